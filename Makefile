@@ -1,0 +1,34 @@
+# Set-up commands: `make demo` (triage the bundled sample inbox) and `make test` (the whole suite).
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench services clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/inquiry-triage demo
+
+# Services the integration tests talk to: Dovecot (installed from Debian when missing, as root) and the
+# PostgreSQL server on 127.0.0.1:5432 (started when it is not running).
+services:
+	@bash .ci/services
+
+test: $(STAMP) services
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check daemon extractors tests bench
+	$(VENV)/bin/mypy daemon extractors
+
+bench: $(STAMP)
+	$(PY) bench/extract_speed.py
+
+clean:
+	rm -rf demo-work build dist *.egg-info

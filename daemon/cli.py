@@ -1,0 +1,266 @@
+"""The command line: run, explain, demo, db, rules, eval, status."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from daemon import __version__
+from daemon import config as config_mod
+from daemon.errors import ExitCode, TriageError
+from daemon.model import MessageKey, RawMessage
+
+log = logging.getLogger("daemon")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+
+class _Group(click.Group):
+    """Turns TriageError into its message and named exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TriageError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(int(e.exit_code))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="inquiry-triage")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=f"Configuration file (TOML). Default: ${config_mod.ENV_CONFIG}, else the embedded default "
+                   "(./Maildir in, ./Maildir/.Drafts out, SQLite ./inquiry-triage.sqlite3).")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default=None,
+              help="Log level (default: the config's [daemon] log_level, INFO).")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, log_level: str | None) -> None:
+    """Triage buyer inquiries in a sales mailbox and draft the right reply into Drafts.
+
+    Exit codes: 0 ok, 2 bad configuration or rules, 3 mailbox or database unreachable.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["log_level"] = log_level
+
+
+def _config(ctx: click.Context) -> config_mod.Config:
+    cfg = config_mod.load(ctx.obj.get("config_path"))
+    _setup_logging(ctx.obj.get("log_level") or cfg.daemon.log_level)
+    return cfg
+
+
+def _mailboxes(cfg: config_mod.Config) -> list[Any]:
+    from daemon.mailboxes.maildir import MaildirMailbox
+
+    return [MaildirMailbox(m.name, cfg.path(m.path), cfg.path(m.drafts)) for m in cfg.mailboxes]
+
+
+def _store(cfg: config_mod.Config, upgrade: bool = True) -> Any:
+    from daemon.store import Store
+
+    store = Store(cfg.db_url)
+    if upgrade:
+        store.upgrade()
+    store.ping()
+    return store
+
+
+def _kit(cfg: config_mod.Config, quiet: bool = False) -> Any:
+    from daemon.toolkit import load_toolkit
+
+    identity = next((m.identity for m in cfg.mailboxes if m.identity), None)
+    return load_toolkit(cfg, identity=identity, quiet=quiet)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Process what is new in every mailbox once, then exit 0.")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Run the daemon: poll every mailbox on its interval and draft replies (SIGTERM stops, SIGHUP reloads)."""
+    from daemon.pipeline import KitRef
+    from daemon.scheduler import Daemon
+
+    cfg = _config(ctx)
+    log.info("inquiry-triage %s, configuration: %s", __version__, cfg.source)
+    kit = _kit(cfg)
+    store = _store(cfg)
+    log.info("Store: %s", store.url_for_display)
+    mailboxes = _mailboxes(cfg)
+    if not mailboxes:
+        raise config_mod.ConfigError(f"{cfg.source}: no [[mailboxes]] configured; add one (see deploy/config.example.toml)")
+    daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg), cfg.daemon.interval_seconds,
+                    cfg.daemon.max_attempts, cfg.daemon.max_message_bytes)
+    if once:
+        for m in mailboxes:
+            log.info(m.describe())
+        results = daemon.run_once()
+        if any(r is None for r in results) and all(r is None for r in results):
+            ctx.exit(int(ExitCode.UNREACHABLE))
+        return
+    daemon.serve()
+
+
+@main.command()
+@click.argument("source", type=click.File("rb"))
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object (the checklist and decisions).")
+@click.pass_context
+def explain(ctx: click.Context, source: Any, as_json: bool) -> None:
+    """Show the checklist with evidence and the decisions for one message (an .eml file, or - for stdin).
+
+    No side effects: nothing is stored or drafted.
+    """
+    from daemon.explain import as_json as to_json, render
+    from daemon.pipeline import analyse
+
+    cfg = _config(ctx)
+    kit = _kit(cfg, quiet=True)
+    raw = RawMessage(MessageKey("explain", "-", 0, 0), source.read())
+    parsed, assessment = analyse(raw, kit)
+    if as_json:
+        click.echo(json.dumps(to_json(parsed, assessment, kit.rules_version), ensure_ascii=False, default=str))
+        return
+    labels = {item: kit.labels.label(item, "en") for item in kit.labels.items}
+    render(Console(), parsed, assessment, labels)
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False), default=Path("demo-work"), show_default=True,
+              help="Folder for the sample Maildir, the drafts and the SQLite store.")
+@click.pass_context
+def demo(ctx: click.Context, workdir: Path) -> None:
+    """Triage the bundled sample inbox once and print the table; drafts go to WORKDIR/Maildir/.Drafts."""
+    from daemon import demo as demo_mod
+    from daemon.pipeline import KitRef
+    from daemon.scheduler import Daemon
+
+    _setup_logging(ctx.obj.get("log_level") or "WARNING")
+    cfg = demo_mod.prepare(workdir)
+    kit = _kit(cfg, quiet=True)
+    store = _store(cfg)
+    mailboxes = _mailboxes(cfg)
+    daemon = Daemon(mailboxes, store, KitRef(kit), lambda: kit)
+    results = daemon.run_once()
+    new = sum(r.drafted for r in results if r)
+    table = Table(title="Sample inbox triage")
+    for col in ("sender", "subject", "clarity", "priority", "tier", "action"):
+        table.add_column(col, overflow="fold")
+    for row in reversed(store.messages("demo", limit=1000)):
+        clarity = f"{row['clarity']}/18" if row.get("clarity") is not None else "-"
+        table.add_row(row.get("sender") or "", (row.get("subject") or "")[:48], clarity, row.get("priority") or "-",
+                      row.get("tier") or "-", row.get("action") or "-")
+    console = Console(width=140)
+    console.print(table)
+    drafts = cfg.path(cfg.mailboxes[0].drafts)
+    console.print(f"{new} new draft(s) this run; drafts are in {drafts} (a Maildir: open it in any Maildir-capable client)")
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Create or migrate the store's schema to the newest revision."""
+    cfg = _config(ctx)
+    store = _store(cfg, upgrade=True)
+    click.echo(f"database at {store.url_for_display} is up to date")
+
+
+@main.group()
+def rules() -> None:
+    """Check and test rules files."""
+
+
+@rules.command("check")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False, exists=True))
+def rules_check(directory: Path | None) -> None:
+    """Validate every rules file (shipped, or DIRECTORY as an overlay) and report every error; exit 2 on any."""
+    from extractors.engine import Engine
+    from extractors.rules import load
+
+    ruleset = load(overlay=directory)
+    Engine(ruleset)
+    click.echo(f"ok: {ruleset.count()} rules in {len(ruleset.files)} files ({', '.join(ruleset.languages)})")
+
+
+@rules.command("test")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False, exists=True))
+def rules_test(directory: Path | None) -> None:
+    """Run every rule's inline ok/fail examples and report the failures; exit 1 if any fails."""
+    from extractors.examples import run_examples
+
+    failures, total = run_examples(directory)
+    for line in failures:
+        click.echo(line)
+    click.echo(f"{total - len(failures)} passed, {len(failures)} failed")
+    if failures:
+        sys.exit(int(ExitCode.FAILURE))
+
+
+@main.command("eval")
+@click.argument("corpus", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def eval_cmd(ctx: click.Context, corpus: Path, as_json: bool) -> None:
+    """Score extraction on a labelled corpus (JSONL): per-item P/R/F1, micro-F1, invalid detection, rule hits."""
+    from daemon.evaluate import evaluate, load_corpus
+
+    cfg = _config(ctx)
+    kit = _kit(cfg, quiet=True)
+    result = evaluate(load_corpus(corpus), kit)
+    if as_json:
+        result.pop("errors")
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table(title=f"{result['n']} records")
+    for col in ("item", "tp", "fp", "fn", "precision", "recall", "f1"):
+        table.add_column(col, justify="right" if col != "item" else "left")
+    for item, m in result["items"].items():
+        table.add_row(item, *(str(m[k]) for k in ("tp", "fp", "fn", "precision", "recall", "f1")))
+    console = Console(width=140)
+    console.print(table)
+    console.print(f"micro: {result['micro']}\ninvalid: {result['invalid']}")
+    rt = Table(title="rule hits")
+    for col in ("rule", "hits", "false positives"):
+        rt.add_column(col)
+    for rule, m in sorted(result["rules"].items(), key=lambda kv: -kv[1]["hits"]):
+        rt.add_row(rule, str(m["hits"]), str(m["false_positives"]))
+    console.print(rt)
+    for err in result["errors"]:
+        console.print(f"{err['id']} {err['item']} {err['kind']}: label={err['label']!r} evidence={err['evidence']!r}")
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Show each mailbox's state, last poll, backlog and last error, and the message counts."""
+    cfg = _config(ctx)
+    store = _store(cfg, upgrade=False)
+    table = Table(title=f"inquiry-triage {__version__}")
+    for col in ("mailbox", "state", "last poll", "backlog", "drafted", "skipped", "quarantined", "last error"):
+        table.add_column(col)
+    states = {s["account"]: s for s in store.mailbox_states()}
+    for m in cfg.mailboxes:
+        s = states.get(m.name, {})
+        counts = store.counts(m.name)
+        table.add_row(m.name, s.get("state", "never polled"), str(s.get("last_poll") or "-"), str(s.get("backlog") or 0),
+                      str(counts.get("drafted", 0)), str(counts.get("skipped", 0)), str(counts.get("quarantined", 0)),
+                      (s.get("last_error") or "")[:60])
+    Console(width=160).print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

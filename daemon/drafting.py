@@ -1,0 +1,373 @@
+"""The draft stage: Assessment + ParsedMessage -> Draft (an RFC 5322 reply, threaded, text and HTML parts).
+
+Nothing internal (scores, tiers, priorities) goes into a draft. Prices, lead times and certifications come from
+the seller's catalogue only; what it lacks is a marked placeholder for the salesperson. The variables every
+template receives are documented in reply_templates/README.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import email.utils
+import hashlib
+import mimetypes
+import tomllib
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markupsafe
+import regex
+
+from daemon.errors import RulesError
+from daemon.model import ITEM_IDS, Assessment, Draft, ParsedMessage
+from daemon.seller import Product, Seller
+from extractors.checklist import is_no_reply
+
+TEMPLATE_LANGS = ("en", "zh", "es")
+ACTIONS = (
+    "catalogue_reply", "follow_up_questions", "precise_quote", "range_quote", "sample_accept",
+    "sample_decline", "nurture", "order_confirmation", "repeat_order",
+)
+FORM_TEMPLATE = "sample_confirmation_form.txt.j2"
+PLACEHOLDER = "[[{}]]"
+_RE_PREFIX = regex.compile(
+    r"^\s*(?:(?:re|aw|sv|vs|rv|ref|antw|r|fw|fwd|wg|rif|回复|回覆|答复|转发)\s*(?:\[\d+\])?\s*[:：]\s*)+", regex.I
+)
+_CONTROL = regex.compile(r"[\p{Cc}\p{Zl}\p{Zp}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
+_MSG_ID = regex.compile(r"<[^<>\s\p{Cc}]+@[^<>\s\p{Cc}]+>")
+_POLICY = email.policy.SMTP.clone(max_line_length=78)
+# Small per-language strings the drafting code itself writes (everything else lives in the templates).
+_STRINGS: dict[str, dict[str, str]] = {
+    "en": {"wrote": "On {when}, {who} wrote:", "wrote_nodate": "{who} wrote:", "buyer": "the buyer",
+           "form_file": "sample-confirmation-form.txt", "not_stated": "not specified", "days": "{n} days",
+           "per_unit": "per unit", "fallback_subject": "your inquiry"},
+    "zh": {"wrote": "{when}，{who} 写道：", "wrote_nodate": "{who} 写道：", "buyer": "买方",
+           "form_file": "sample-confirmation-form-zh.txt", "not_stated": "未注明", "days": "{n}天",
+           "per_unit": "每件", "fallback_subject": "您的询价"},
+    "es": {"wrote": "El {when}, {who} escribió:", "wrote_nodate": "{who} escribió:", "buyer": "el comprador",
+           "form_file": "formulario-confirmacion-muestra.txt", "not_stated": "sin especificar", "days": "{n} días",
+           "per_unit": "por unidad", "fallback_subject": "su consulta"},
+}
+_THOUSANDS = {"en": ",", "es": ".", "zh": ""}
+
+
+def header_text(value: str) -> str:
+    """One header-safe line: control characters (CR, LF, NUL, bidi overrides...) become single spaces."""
+    return " ".join(_CONTROL.sub(" ", value or "").split())
+
+
+def reply_subject(subject: str, lang: str = "en") -> str:
+    """`Re: <subject>` with earlier reply prefixes (Re:, RE:, AW:, 回复:) folded into one; one safe line."""
+    base = _RE_PREFIX.sub("", header_text(subject)).strip()
+    return f"Re: {base or _STRINGS.get(lang, _STRINGS['en'])['fallback_subject']}"
+
+
+def placeholder(text: str) -> str:
+    """A marker the salesperson must replace before sending."""
+    return PLACEHOLDER.format(text)
+
+
+def draft_message_id(key_text: str, rules_version: str, domain: str) -> str:
+    """A Message-ID that is the same for the same message key and rules version (so re-runs find the draft)."""
+    digest = hashlib.sha256(f"{key_text}|{rules_version}".encode()).hexdigest()[:32]
+    return f"<triage.{digest}@{domain}>"
+
+
+@dataclass(frozen=True)
+class Labels:
+    items: dict[str, dict[str, str]]
+    questions: dict[str, dict[str, str]]
+
+    def label(self, item: str, lang: str) -> str:
+        names = self.items.get(item, {})
+        return names.get(lang) or names.get("en") or item
+
+    def question(self, item: str, lang: str, product: str) -> str:
+        bank = self.questions.get(lang) or self.questions["en"]
+        text = bank.get(item) or self.questions["en"].get(item, "")
+        return text.replace("{product}", product)
+
+
+def load_labels(rules_dir: Path) -> Labels:
+    problems = []
+    try:
+        items = tomllib.loads((rules_dir / "items.toml").read_text(encoding="utf-8")).get("items", {})
+        questions = tomllib.loads((rules_dir / "questions.toml").read_text(encoding="utf-8")).get("questions", {})
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise RulesError(f"{rules_dir}: cannot read items.toml or questions.toml: {e}") from e
+    for item in ITEM_IDS:
+        if item not in items:
+            problems.append(f"{rules_dir / 'items.toml'} [items -> {item}] missing; add its labels")
+        for lang in TEMPLATE_LANGS:
+            if lang in questions and item not in questions[lang]:
+                problems.append(f"{rules_dir / 'questions.toml'} [questions -> {lang} -> {item}] missing; add the question")
+    if "en" not in questions:
+        problems.append(f"{rules_dir / 'questions.toml'} [questions -> en] missing; the English questions are the fallback")
+    if problems:
+        raise RulesError(problems)
+    return Labels(items, questions)
+
+
+def templates_dir() -> Path:
+    return Path(str(resources.files("reply_templates")))
+
+
+def make_environment(folders: list[Path]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["placeholder"] = placeholder
+    return env
+
+
+def check_templates(env: jinja2.Environment) -> None:
+    """Every action has an English text and HTML template that compiles; raise RulesError listing what fails."""
+    problems = []
+    for lang in TEMPLATE_LANGS:
+        names = [f"{lang}/{action}.{ext}.j2" for action in ACTIONS for ext in ("txt", "html")] + [f"{lang}/{FORM_TEMPLATE}"]
+        for name in names:
+            try:
+                env.get_template(name)
+            except jinja2.TemplateNotFound:
+                if lang == "en":
+                    problems.append(f"reply_templates/{name}: missing; every action needs an English template")
+            except jinja2.TemplateSyntaxError as e:
+                problems.append(f"reply_templates/{name}:{e.lineno} {e.message}")
+    if problems:
+        raise RulesError(problems)
+
+
+def _number(amount: float, lang: str) -> str:
+    text = f"{amount:,.0f}" if float(amount).is_integer() else f"{amount:,.2f}"
+    if lang == "es":  # 1.200,50
+        return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text.replace(",", _THOUSANDS.get(lang, ","))
+
+
+def value_text(finding: dict[str, Any] | None, lang: str) -> str:
+    """A finding (as stored: {"value": ..., "evidence": ...}) as the short text a buyer recognises."""
+    s = _STRINGS.get(lang, _STRINGS["en"])
+    if not finding:
+        return s["not_stated"]
+    value, evidence = finding.get("value"), str(finding.get("evidence") or "").strip()
+    if isinstance(value, str) and value.strip():
+        return header_text(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        if "amount" in value and "currency" in value:
+            amount = value["amount"]
+            return f"{value['currency']} {amount:.2f} {s['per_unit']}" if isinstance(amount, (int, float)) else evidence
+        if "amount" in value and "unit" in value and isinstance(value["amount"], (int, float)):
+            if value.get("container"):
+                return f"{_number(value['amount'], lang)} x {value['unit']}"
+            return f"{_number(value['amount'], lang)} {value['unit']}".strip()
+        if "term" in value:
+            return " ".join(str(value[k]) for k in ("term", "place") if value.get(k))
+        if value.get("terms"):
+            return str(value["terms"])
+        if isinstance(value.get("days"), (int, float)) and not evidence:
+            return s["days"].format(n=value["days"])
+    return header_text(evidence) or (str(value) if value is not None else s["not_stated"])
+
+
+def _quantity(assessment: Assessment) -> float | None:
+    q = assessment.checklist.get("quantity")
+    if q is not None and isinstance(q.value, dict) and not q.value.get("container"):
+        amount = q.value.get("amount")
+        return float(amount) if isinstance(amount, (int, float)) else None
+    return None
+
+
+def _money(amount: float) -> str:
+    return f"{amount:.2f}"
+
+
+def _product_view(p: Product, qty: float | None, currency: str) -> dict[str, Any]:
+    band = p.band(qty)
+    currency = p.currency or currency
+    return {
+        "name": p.name,
+        "model": p.models[0] if p.models else "",
+        "moq": p.moq,
+        "lead_time_days": p.lead_time_days,
+        "material": p.material or "",
+        "certifications": list(p.certifications),
+        "currency": currency,
+        "price_min": band.min if band else None,
+        "price_max": band.max if band else None,
+        "price_text": f"{currency} {_money(band.min)}-{_money(band.max)}" if band else placeholder("unit price"),
+    }
+
+
+class Drafter:
+    """Renders the reply for an assessment; pure except for reading templates and the catalogue files."""
+
+    def __init__(self, seller: Seller, labels: Labels, env: jinja2.Environment, identity: str | None = None):
+        self.seller = seller
+        self.labels = labels
+        self.env = env
+        name, addr = email.utils.parseaddr(identity) if identity else (seller.sender.name, seller.sender.address)
+        self.from_name, self.from_addr = header_text(name or seller.sender.name), addr or seller.sender.address
+
+    def language_of(self, lang: str) -> str:
+        return lang if lang in TEMPLATE_LANGS else "en"
+
+    def context(self, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
+        """Every variable a template may use (see reply_templates/README.md); nothing internal."""
+        lang = self.language_of(a.checklist.language)
+        catalogue = self.seller.data.catalogue
+        matched = self.seller.match(" ".join((msg.subject, msg.text, msg.form)))
+        qty = _quantity(a)
+        shown = matched[:3] if matched or a.action != "catalogue_reply" else self.seller.products
+        products = [_product_view(p, qty, catalogue.currency) for p in shown]
+        specs = a.checklist.get("specs")
+        product_name = matched[0].name if matched else (value_text(specs.as_json(), lang) if specs else "")
+        confirmed = [
+            {"id": item, "label": self.labels.label(item, lang), "value": value_text(f.as_json(), lang)}
+            for item, f in a.checklist.items
+            if f is not None and item not in ("company", "contact")
+        ]
+        risk = dict(a.order_risk)
+        fee = catalogue.sample_fee
+        return {
+            "lang": lang,
+            "subject": header_text(msg.subject),
+            "buyer": {"name": self._buyer_name(msg), "address": self._recipient(msg)},
+            "seller": {
+                "company": self.seller.company.name,
+                "name": self.from_name,
+                "title": self.seller.sender.title,
+                "phone": self.seller.sender.phone,
+                "website": self.seller.company.website,
+                "email": self.from_addr,
+                "signature": self.seller.signature(lang),
+            },
+            "platform": msg.platform,
+            "products": products,
+            "product_name": product_name,
+            "confirmed": confirmed,
+            "missing": [{"id": i, "label": self.labels.label(i, lang)} for i in a.checklist.missing],
+            "questions": [self.labels.question(i, lang, product_name or "") for i in a.questions],
+            "fast_track": a.follow_up_mode == "fast_track",
+            "sample": {
+                "fee": f"{catalogue.currency} {_money(fee)}" if fee is not None else placeholder("sample fee"),
+                "form_file": _STRINGS[lang]["form_file"],
+            },
+            "order": {
+                "accept": bool(risk.get("accept", False)),
+                "missing_required": [self.labels.label(i, lang) for i in risk.get("missing_required", [])],
+                "unclear_core": [self.labels.label(i, lang) for i in risk.get("unclear_core", [])],
+                "change_clause": bool(risk.get("change_clause", False)),
+                "deposit_pct": risk.get("deposit_pct", 30),
+            },
+            "changes": [
+                {"id": item, "label": self.labels.label(item, lang), "before": value_text(before, lang),
+                 "after": value_text(after, lang)}
+                for item, before, after in a.changes
+            ],
+            "content": self.seller.content(lang),
+            "has_catalogue": self.seller.catalogue_pdf() is not None,
+        }
+
+    @staticmethod
+    def _buyer_name(msg: ParsedMessage) -> str:
+        name = header_text(msg.from_name)
+        return "" if msg.platform or "@" in name else name
+
+    @staticmethod
+    def _recipient(msg: ParsedMessage) -> str:
+        """Reply-To when usable, else From; never a no-reply address, never a platform's notifier."""
+        if msg.platform:
+            return ""
+        for raw in (msg.reply_to, msg.from_addr):
+            addr = header_text(email.utils.parseaddr(raw or "")[1])
+            if addr.count("@") == 1 and not is_no_reply(addr):
+                return addr
+        return ""
+
+    def render(self, action: str, ctx: dict[str, Any]) -> tuple[str, str]:
+        return self._render(f"{action}.txt.j2", ctx), self._render(f"{action}.html.j2", ctx)
+
+    def _render(self, name: str, ctx: dict[str, Any]) -> str:
+        try:
+            template = self.env.get_template(f"{ctx['lang']}/{name}")
+        except jinja2.TemplateNotFound:
+            template = self.env.get_template(f"en/{name}")
+        return template.render(ctx)
+
+    def attachments(self, action: str, ctx: dict[str, Any]) -> list[tuple[str, str, bytes]]:
+        """(filename, content type, bytes) of the files the reply carries."""
+        if action == "catalogue_reply":
+            pdf = self.seller.catalogue_pdf()
+            if pdf is not None:
+                return [(pdf.name, mimetypes.guess_type(pdf.name)[0] or "application/octet-stream", pdf.read_bytes())]
+        if action == "sample_accept":
+            form = self._render(FORM_TEMPLATE, ctx)
+            return [(ctx["sample"]["form_file"], "text/plain", form.encode("utf-8"))]
+        return []
+
+    def draft(self, msg: ParsedMessage, a: Assessment, rules_version: str, now: dt.datetime | None = None) -> Draft | None:
+        if not a.drafts_reply:
+            return None
+        ctx = self.context(msg, a)
+        text, html = self.render(a.action, ctx)
+        text, html = _with_quote(text, html, msg, ctx["lang"])
+        domain = self.from_addr.rpartition("@")[2] or "localhost"
+        message_id = draft_message_id(str(msg.key), rules_version, domain)
+        subject = reply_subject(msg.subject, ctx["lang"])
+        em = EmailMessage(policy=_POLICY)
+        em["From"] = Address(display_name=self.from_name, addr_spec=self.from_addr)
+        to = ctx["buyer"]["address"]
+        if to:
+            em["To"] = Address(display_name=ctx["buyer"]["name"], addr_spec=to)
+        em["Subject"] = subject
+        em["Date"] = email.utils.format_datetime(now or dt.datetime.now(dt.timezone.utc))
+        em["Message-ID"] = message_id
+        parent = _MSG_ID.search(msg.message_id or "")
+        if parent:
+            em["In-Reply-To"] = parent.group(0)
+            refs = [m.group(0) for r in msg.references for m in [_MSG_ID.search(r)] if m and m.group(0) != parent.group(0)]
+            em["References"] = " ".join(refs[-10:] + [parent.group(0)])
+        em["MIME-Version"] = "1.0"
+        em.set_content(text, subtype="plain", charset="utf-8")
+        em.add_alternative(html, subtype="html", charset="utf-8")
+        for filename, ctype, data in self.attachments(a.action, ctx):
+            maintype, subtype = ctype.split("/", 1)
+            if maintype == "text":
+                em.add_attachment(data.decode("utf-8"), subtype=subtype, charset="utf-8", filename=filename)
+            else:
+                em.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+        return Draft(msg.key, message_id, a.action, to, subject, em.as_bytes())
+
+
+def _with_quote(text: str, html: str, msg: ParsedMessage, lang: str = "en") -> tuple[str, str]:
+    """The buyer's message quoted below the reply (text: "> " lines; HTML: a blockquote, escaped)."""
+    original = msg.text.strip()
+    if not original:
+        return text, html
+    s = _STRINGS.get(lang, _STRINGS["en"])
+    who = header_text(msg.from_name) or header_text(msg.from_addr) or s["buyer"]
+    header = s["wrote"].format(when=msg.date.strftime("%Y-%m-%d %H:%M"), who=who) if msg.date else s["wrote_nodate"].format(who=who)
+    quoted = "\n".join("> " + line if line else ">" for line in original.splitlines())
+    text = f"{text.rstrip()}\n\n{header}\n{quoted}\n"
+    body = markupsafe.Markup("<br>\n").join(markupsafe.escape(line) for line in original.splitlines())
+    block = markupsafe.Markup(
+        '<p>{}</p>\n<blockquote style="margin:0 0 0 .8ex;border-left:1px solid #ccc;padding-left:1ex">{}</blockquote>\n'
+    ).format(header, body)
+    if "</body>" in html:
+        html = html.replace("</body>", block + "</body>", 1)
+    else:
+        html = html + block
+    return text, html

@@ -1,0 +1,229 @@
+"""The frozen values that travel through the pipeline, one stage to the next.
+
+fetch -> RawMessage -> parse -> ParsedMessage -> extract -> Checklist -> assess -> Assessment
+-> draft -> Draft | None -> deliver -> record.  Every value carries its MessageKey.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+ITEM_IDS: tuple[str, ...] = (
+    "specs",
+    "quantity",
+    "lead_time",
+    "certification",
+    "material",
+    "payment_terms",
+    "trade_terms",
+    "destination",
+    "packaging",
+    "target_price",
+    "customization",
+    "sample",
+    "company",
+    "contact",
+    "application",
+    "purchase_plan",
+    "shipping",
+    "quality_inspection",
+)
+SCREENING_CORE = ITEM_IDS[:4]
+CORE_ITEMS = ITEM_IDS[:10]
+SIGNAL_IDS: tuple[str, ...] = (
+    "invalid",
+    "price_only",
+    "sample_requested",
+    "is_order",
+    "declines_to_clarify",
+    "auto_reply",
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class MessageKey:
+    """Where a message lives; also the store's unique key."""
+
+    account: str
+    folder: str
+    uidvalidity: int
+    uid: int
+
+    def __str__(self) -> str:
+        return f"{self.account}/{self.folder};UIDVALIDITY={self.uidvalidity};UID={self.uid}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """The bytes of one message as the mailbox holds them."""
+
+    key: MessageKey
+    data: bytes
+    flags: tuple[str, ...] = ()
+    source_ref: str = ""  # mailbox-specific handle (a Maildir file name, an IMAP UID)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """One message decoded: headers that matter, the buyer's new text, quoted history, signature."""
+
+    key: MessageKey
+    message_id: str
+    subject: str
+    from_name: str
+    from_addr: str
+    reply_to: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: dt.datetime | None
+    in_reply_to: str
+    references: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]  # lower-cased names of the headers signals need
+    text: str  # the buyer's new text (no quotes, no signature)
+    signature: str
+    quoted: str
+    full_text: str  # the whole decoded body as text
+    language: str
+    language_known: bool
+    is_html_only: bool
+    attachments: tuple[Attachment, ...] = ()
+    platform: str = ""  # name of the B2B platform adapter that extracted the buyer's part
+    form: str = ""  # "Field: value" lines of a platform notification's form
+    links: tuple[str, ...] = ()
+    content_hash: str = ""
+
+    def header(self, name: str) -> str:
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One checklist item stated by the buyer, with its evidence."""
+
+    item: str
+    value: Any
+    evidence: str
+    start: int
+    end: int
+    rule: str
+    confidence: float
+    part: str = "text"  # text | subject | signature | form
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "evidence": self.evidence,
+            "rule": self.rule,
+            "confidence": round(self.confidence, 3),
+            "span": [self.start, self.end],
+            "part": self.part,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A buyer signal that fired, with its reason."""
+
+    name: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    """The 18 items (a Finding or None each), the buyer signals and the buyer's strength."""
+
+    key: MessageKey
+    language: str
+    items: tuple[tuple[str, Finding | None], ...]
+    signals: tuple[Signal, ...] = ()
+    strength: str = "low"
+    strength_reasons: tuple[str, ...] = ()
+
+    def get(self, item: str) -> Finding | None:
+        for name, finding in self.items:
+            if name == item:
+                return finding
+        raise KeyError(item)
+
+    @property
+    def yes(self) -> tuple[str, ...]:
+        return tuple(name for name, finding in self.items if finding is not None)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(name for name, finding in self.items if finding is None)
+
+    @property
+    def clarity(self) -> int:
+        return len(self.yes)
+
+    def signal(self, name: str) -> bool:
+        return any(s.name == name for s in self.signals)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The decisions for one inquiry, each with its reason."""
+
+    key: MessageKey
+    checklist: Checklist
+    priority: str | None
+    tier: str | None
+    follow_up_mode: str | None
+    quote: str | None
+    sample: str | None
+    action: str
+    reasons: tuple[tuple[str, str], ...] = ()
+    questions: tuple[str, ...] = ()  # item ids to ask about, in order
+    response_due_hours: int | None = None
+    order_risk: tuple[tuple[str, Any], ...] = ()
+    changes: tuple[tuple[str, Any, Any], ...] = ()  # (item, finding-json at the last order or None, finding-json now)
+
+    @property
+    def clarity(self) -> int:
+        return self.checklist.clarity
+
+    @property
+    def drafts_reply(self) -> bool:
+        return self.action != "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A reply ready to be stored in a Drafts folder."""
+
+    key: MessageKey
+    message_id: str
+    action: str
+    to: str
+    subject: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What processing one message came to, for the store and the log."""
+
+    key: MessageKey
+    message_id: str
+    status: str  # drafted | skipped | quarantined
+    action: str
+    reason: str = ""
+    assessment: Assessment | None = None
+    draft: Draft | None = None
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)

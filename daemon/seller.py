@@ -1,0 +1,170 @@
+"""The seller profile and catalogue: who the drafts come from, and the only source of prices and facts."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import regex
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from daemon.errors import RulesError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Company(_Strict):
+    name: str
+    website: str = ""
+    domains: list[str] = []
+
+
+class Sender(_Strict):
+    name: str
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    title: str = ""
+    phone: str = ""
+
+
+class PriceBand(_Strict):
+    min_qty: int = 0
+    max_qty: int | None = None
+    min: float
+    max: float
+
+
+_RATING = regex.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(w|kw|wh|kwh|ah|v)(?![a-z])", regex.I)
+
+
+def ratings_in(text: str) -> set[tuple[str, str]]:
+    """The ratings a text names, as (number, unit): "150W" -> ("150", "w"); "12.8 V" -> ("12.8", "v")."""
+    return {(m.group(1), m.group(2).lower()) for m in _RATING.finditer(text)}
+
+
+class Product(_Strict):
+    name: str
+    models: list[str] = []
+    keywords: list[str] = []
+    ratings: list[str] = []  # e.g. ["150W"]: a text that names another rating of the same unit is not this product
+    currency: str | None = None  # overrides [catalogue] currency
+    moq: int | None = None
+    lead_time_days: int | None = None
+    material: str | None = None
+    certifications: list[str] = []
+    prices: list[PriceBand] = []
+
+    def band(self, quantity: float | None) -> PriceBand | None:
+        if not self.prices:
+            return None
+        if quantity is None:
+            return self.prices[0]
+        for band in self.prices:
+            if quantity >= band.min_qty and (band.max_qty is None or quantity <= band.max_qty):
+                return band
+        return self.prices[0] if quantity < self.prices[0].min_qty else self.prices[-1]
+
+
+class Catalogue(_Strict):
+    pdf: str | None = None
+    currency: str = "USD"
+    sample_fee: float | None = None
+    content_dir: str | None = None
+
+
+class SellerFile(_Strict):
+    company: Company
+    sender: Sender
+    signature: dict[str, str] = {}
+    catalogue: Catalogue = Catalogue()
+    product: list[Product] = []
+
+
+@dataclass(frozen=True)
+class Seller:
+    """A loaded seller profile; paths resolved against the profile's folder."""
+
+    data: SellerFile
+    base: Path
+
+    @property
+    def company(self) -> Company:
+        return self.data.company
+
+    @property
+    def sender(self) -> Sender:
+        return self.data.sender
+
+    @property
+    def products(self) -> list[Product]:
+        return self.data.product
+
+    def signature(self, lang: str) -> str:
+        sig = self.data.signature
+        return sig.get(lang) or sig.get("en") or f"{self.sender.name}\n{self.company.name}"
+
+    def catalogue_pdf(self) -> Path | None:
+        if not self.data.catalogue.pdf:
+            return None
+        path = self.base / self.data.catalogue.pdf
+        return path if path.is_file() else None
+
+    def content(self, lang: str) -> str:
+        """The first case study or compliance note for the language (falling back to English), or ''."""
+        if not self.data.catalogue.content_dir:
+            return ""
+        folder = self.base / self.data.catalogue.content_dir
+        for code in (lang, "en"):
+            files = sorted(folder.glob(f"*.{code}.txt")) if folder.is_dir() else []
+            if files:
+                return files[0].read_text(encoding="utf-8").strip()
+        return ""
+
+    @property
+    def own_domains(self) -> tuple[str, ...]:
+        domains = list(self.company.domains) + [self.sender.address.rpartition("@")[2]]
+        return tuple(dict.fromkeys(d.lower() for d in domains if d))
+
+    def match(self, text: str) -> list[Product]:
+        """Catalogue entries the text names, best first.
+
+        Model numbers win: when the text names catalogue models, only those products match. Otherwise a product
+        matches by keyword unless the text names a rating of the same unit it does not have (a "100W flood light"
+        is not the 150W one), so no price is ever quoted for a product the buyer did not ask for.
+        """
+        low = text.lower()
+        by_model = [p for p in self.products if any(regex.search(rf"(?<![\w-]){regex.escape(m.lower())}", low) for m in p.models)]
+        if by_model:
+            return by_model
+        named = ratings_in(text)
+        scored = []
+        for product in self.products:
+            score = sum(len(k) for k in product.keywords if k.lower() in low)
+            if not score:
+                continue
+            own = set().union(*(ratings_in(r) for r in product.ratings)) if product.ratings else set()
+            units = {u for _, u in own}
+            if any(u in units for _, u in named) and not own & named:
+                continue
+            scored.append((score + 100 * len(own & named), product))
+        scored.sort(key=lambda x: -x[0])
+        return [p for _, p in scored]
+
+
+def bundled_profile() -> Path:
+    return Path(str(resources.files("daemon") / "samples" / "seller.toml"))
+
+
+def load(path: Path | None = None) -> Seller:
+    path = path or bundled_profile()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise RulesError(f"{path}: cannot read the seller profile: {e}") from e
+    try:
+        return Seller(SellerFile.model_validate(data), path.parent)
+    except ValidationError as e:
+        raise RulesError([f"{path} [{' -> '.join(map(str, err['loc']))}] {err['msg']}" for err in e.errors()]) from e

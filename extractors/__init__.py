@@ -1,0 +1,1 @@
+"""Text preparation and rule-driven extraction of the clarity checklist."""

@@ -1,0 +1,238 @@
+"""The rule engine: one spaCy Matcher, two PhraseMatchers and bounded regexes per language.
+
+Every candidate span passes the same checks before it becomes a Finding: the part it was found in, the sentence
+it stands in (a capability question or a negation is not a statement), required and excluded context words, and
+the rule's value normaliser (a span that does not normalise is not concrete enough).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import regex
+from spacy.errors import MatchPatternError
+from spacy.matcher import Matcher, PhraseMatcher
+
+from daemon.errors import RulesError
+from daemon.model import ITEM_IDS, Finding, Signal
+from extractors import safe_regex
+from extractors.normalise import NORMALISERS, Context
+from extractors.rules import Grammar, Rule, RuleSet
+from extractors.tokenize import blank
+
+_SENTENCE_END = regex.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+|(?<=\S)\s{3,}")
+_DEFAULT_GRAMMAR = Grammar()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A rule that fired on one part, before the checks."""
+
+    rule: Rule
+    part: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What the engine found in one message: the best finding per item, all accepted hits, signals."""
+
+    findings: Mapping[str, Finding]
+    hits: tuple[Finding, ...]
+    signals: tuple[Signal, ...]
+    rejected: tuple[tuple[str, str], ...]  # (rule id, why) for explain
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    bounds = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            bounds.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        bounds.append((start, len(text)))
+    return bounds
+
+
+def _compile_terms(terms: Iterable[str]) -> regex.Pattern[str] | None:
+    words = sorted({t.lower() for t in terms if t}, key=len, reverse=True)
+    if not words:
+        return None
+    alternatives = "|".join(regex.escape(w) for w in words)
+    return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{alternatives})(?![\p{{L}}\p{{N}}])", regex.I)
+
+
+class LanguageEngine:
+    """The compiled matchers for one language."""
+
+    def __init__(self, lang: str, rules: list[Rule], ruleset: RuleSet):
+        self.lang = lang
+        self.nlp = blank(lang)
+        self.rules = {r.id: r for r in rules}
+        self.matcher = Matcher(self.nlp.vocab, validate=True)
+        self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.phrases_cs = PhraseMatcher(self.nlp.vocab, attr="ORTH")
+        self.regexes: list[tuple[Rule, regex.Pattern[str]]] = []
+        self.canonical: dict[str, str] = {}
+        grammar = ruleset.grammar.get(lang) or ruleset.grammar.get("en") or _DEFAULT_GRAMMAR
+        self.grammar = grammar
+        self.question_markers = _compile_terms(grammar.question_markers)
+        self.request_starts = _compile_terms(grammar.request_starts)
+        self.negations = _compile_terms(grammar.negations)
+        errors: list[str] = []
+        for rule in rules:
+            self._add(rule, ruleset, errors)
+        if errors:
+            raise RulesError(errors)
+
+    def _add(self, rule: Rule, ruleset: RuleSet, errors: list[str]) -> None:
+        if rule.patterns:
+            try:
+                self.matcher.add(rule.id, rule.patterns)
+            except (MatchPatternError, ValueError, KeyError) as e:
+                errors.append(f"rule {rule.id} [patterns] {str(e).strip()}")
+        make = self.nlp.make_doc
+        cs_terms: list[str] = []
+        ci_terms: list[str] = list(rule.phrases)
+        for name in rule.vocab:
+            vocab = ruleset.vocab[name]
+            ci_terms.extend(vocab.terms)
+            cs_terms.extend(vocab.case_sensitive)
+            for variant, canonical in vocab.canonical.items():
+                self.canonical[variant.lower()] = canonical
+            for t in vocab.terms + vocab.case_sensitive:
+                self.canonical.setdefault(t.lower(), t)
+        if rule.case_sensitive:
+            cs_terms, ci_terms = cs_terms + ci_terms, []
+        if ci_terms:
+            self.phrases.add(rule.id, [make(t) for t in ci_terms])
+        if cs_terms:
+            self.phrases_cs.add(rule.id, [make(t) for t in cs_terms])
+        flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE | regex.V0
+        for pattern in rule.regex:
+            self.regexes.append((rule, safe_regex.compile_bounded(pattern, flags)))
+
+    def hits(self, part: str, text: str) -> list[Hit]:
+        doc = self.nlp.make_doc(text)
+        out: list[Hit] = []
+        strings = self.nlp.vocab.strings
+        for matcher in (self.matcher, self.phrases, self.phrases_cs):
+            if len(matcher) == 0:
+                continue
+            for match_id, start, end in matcher(doc):
+                rule = self.rules[strings[match_id]]
+                if part in rule.parts:
+                    span = doc[start:end]
+                    out.append(Hit(rule, part, span.start_char, span.end_char))
+        for rule, pattern in self.regexes:
+            if part in rule.parts:
+                for m in safe_regex.finditer(pattern, text):
+                    group = "v" if "v" in pattern.groupindex and m.group("v") is not None else 0
+                    out.append(Hit(rule, part, m.start(group), m.end(group)))
+        return out
+
+    def is_question(self, sentence: str) -> bool:
+        s = sentence.strip()
+        if not s:
+            return False
+        if self.request_starts is not None:
+            m = self.request_starts.match(s.lower().lstrip("¿¡ "))
+            if m is not None:
+                return False
+        if self.question_markers is not None and self.question_markers.search(s):
+            return True
+        return any(s.endswith(q) for q in self.grammar.question_end)
+
+    def is_negated(self, before: str) -> bool:
+        return self.negations is not None and self.negations.search(before[-24:]) is not None
+
+
+class Engine:
+    """Compiled rules for every language; `run` turns message parts into findings and signals."""
+
+    def __init__(self, ruleset: RuleSet):
+        self.ruleset = ruleset
+        self.languages = {lang: LanguageEngine(lang, rules, ruleset) for lang, rules in ruleset.rules.items()}
+
+    def for_language(self, lang: str) -> LanguageEngine:
+        return self.languages.get(lang) or self.languages.get("en") or next(iter(self.languages.values()))
+
+    def run(self, parts: Mapping[str, str], language: str, date: dt.date | None = None) -> Result:
+        eng = self.for_language(language)
+        ctx = Context(date=date or dt.date.today(), language=eng.lang, canonical=eng.canonical)
+        accepted: list[Finding] = []
+        rejected: list[tuple[str, str]] = []
+        for part, text in parts.items():
+            if not text:
+                continue
+            sentences = sentence_bounds(text)
+            for hit in eng.hits(part, text):
+                finding, why = _check(eng, hit, text, sentences, ctx)
+                if finding is None:
+                    rejected.append((hit.rule.id, why))
+                else:
+                    accepted.append(finding)
+        return _combine(accepted, rejected, eng)
+
+
+def _sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]:
+    for a, b in sentences:
+        if a <= start < b:
+            return a, b
+    return start, start
+
+
+def _check(eng: LanguageEngine, hit: Hit, text: str, sentences: list[tuple[int, int]], ctx: Context) -> tuple[Finding | None, str]:
+    rule = hit.rule
+    a, b = _sentence_of(sentences, hit.start)
+    sentence = text[a:b]
+    low = sentence.lower()
+    if rule.in_question == "reject" and eng.is_question(sentence):
+        return None, "in a question"
+    if rule.negation == "reject" and eng.is_negated(text[a : hit.start].lower()):
+        return None, "negated"
+    if rule.near and not any(w.lower() in low for w in rule.near):
+        return None, "no required context word"
+    if rule.not_near and any(w.lower() in low for w in rule.not_near):
+        return None, "excluded by context"
+    evidence = text[hit.start : hit.end]
+    if rule.item is not None:
+        value = NORMALISERS[rule.normaliser](evidence, ctx)
+        if value is None:
+            return None, "value not concrete"
+    else:
+        value = True
+    confidence = rule.confidence * (0.9 if hit.part == "subject" else 1.0)
+    name = rule.item or f"signal:{rule.signal}"
+    return Finding(name, value, evidence, hit.start, hit.end, rule.id, confidence, hit.part), ""
+
+
+def _combine(accepted: list[Finding], rejected: list[tuple[str, str]], eng: LanguageEngine) -> Result:
+    best: dict[str, Finding] = {}
+    certs: dict[str, list[str]] = {}
+    signals: dict[str, Signal] = {}
+    for f in sorted(accepted, key=lambda f: (_part_rank(f.part), f.start)):
+        if f.item.startswith("signal:"):
+            name = f.item.removeprefix("signal:")
+            signals.setdefault(name, Signal(name, f.rule, eng.rules[f.rule].description))
+            continue
+        if f.item == "certification" and isinstance(f.value, str):
+            names = certs.setdefault(f.item, [])
+            if f.value not in names:
+                names.append(f.value)
+        cur = best.get(f.item)
+        if cur is None or (f.confidence, -_part_rank(f.part), f.end - f.start) > (cur.confidence, -_part_rank(cur.part), cur.end - cur.start):
+            best[f.item] = f
+    if "certification" in best and certs.get("certification"):
+        f = best["certification"]
+        best["certification"] = Finding(f.item, certs["certification"], f.evidence, f.start, f.end, f.rule, f.confidence, f.part)
+    ordered = {item: best[item] for item in ITEM_IDS if item in best}
+    return Result(ordered, tuple(accepted), tuple(signals.values()), tuple(rejected))
+
+
+def _part_rank(part: str) -> int:
+    return {"text": 0, "form": 1, "subject": 2, "signature": 3}.get(part, 4)

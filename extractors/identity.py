@@ -1,0 +1,165 @@
+"""Who the buyer is: `company` and `contact` items from the signature and sender, and the buyer's strength."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+import regex
+
+from daemon.model import Finding, ParsedMessage
+from extractors.rules import RuleSet
+
+_WEBSITE = regex.compile(r"(?<![@\w.])(?:https?://)?(?:www\.)(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|https?://(?P<domain2>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})", regex.I)
+_EMAIL = regex.compile(r"[\w.+-]{1,64}@(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})")
+_PHONE_LABELLED = regex.compile(
+    r"(?:tel|phone|mobile|mob|cell|whats\s?app|fax|direct|office|contact|电话|手机|座机|tel[eé]fono|celular|móvil|m)\b\.?\s*[:：.]?\s*"
+    r"(?P<v>\+?[\d(][\d\s().\-/]{5,22}\d)",
+    regex.I,
+)
+_PHONE_INTL = regex.compile(r"(?<![\w+])\+\d{1,3}[\s.\-]?\(?\d{1,4}\)?(?:[\s.\-]?\d{2,5}){2,4}(?!\d)")
+_ADDRESS = regex.compile(
+    r"\b\d{1,5}[A-Za-z]?\s+(?:[\p{Lu}][\p{L}.'-]{1,20}\s){0,3}(?:st|street|str|road|rd|avenue|ave|av|boulevard|blvd|lane|ln|way|drive|dr|"
+    r"strasse|straße|weg|platz|calle|avenida|carrer|rua|via)\b|(?:str(?:asse|aße|\.)|calle|avenida|av\.|carrer|rua)\s+[\p{L} ]{2,30}\d{1,5}|"
+    r"\p{Han}{2,10}(?:路|街|大道|号|栋|楼)|\b\d{4,6}\s+[\p{Lu}][\p{L}]{2,20}\b(?:,\s*[\p{Lu}][\p{L}]+)?",
+    regex.U,
+)
+_STATED_SIZE = regex.compile(
+    r"\b\d[\d,.]*\s*(?:\+\s*)?(?:stores|shops|branches|outlets|employees|staff|warehouses|supermarkets|retail stores|tiendas|sucursales|empleados)\b|"
+    r"\b(?:annual|yearly)\s+(?:turnover|revenue|sales)\b|家(?:门店|分店|连锁店)|员工\s*\d+|年销售额",
+    regex.I,
+)
+_CN_COMPANY = regex.compile(r"[\p{Han}（）()]{2,30}(?:有限公司|股份公司|集团|公司|商行|厂)")
+_VERIFIED = regex.compile(r"verified buyer|verified|已认证|认证买家", regex.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    company: Finding | None
+    contact: Finding | None
+    corporate_domain: bool
+    website_matches: bool
+    has_title: bool
+    has_phone: bool
+    stated_size: bool
+    freemail: bool
+
+
+def _terms(ruleset: RuleSet, name: str) -> list[str]:
+    vocab = ruleset.vocab.get(name)
+    return [] if vocab is None else list(vocab.terms) + list(vocab.case_sensitive)
+
+
+class IdentityReader:
+    """Reads company and contact from the signature (and the text) using the `titles`, `company_suffixes`
+    and `freemail` vocabularies."""
+
+    def __init__(self, ruleset: RuleSet):
+        self.freemail = {d.lower() for d in _terms(ruleset, "freemail")}
+        titles = sorted(_terms(ruleset, "titles"), key=len, reverse=True)
+        suffixes = sorted(_terms(ruleset, "company_suffixes"), key=len, reverse=True)
+        self.title = _alternation(titles, ascii_bounds=True)
+        self.suffix = _alternation(suffixes, ascii_bounds=True)
+
+    def is_freemail(self, domain: str) -> bool:
+        domain = domain.lower()
+        return domain in self.freemail or any(domain.endswith("." + d) for d in self.freemail)
+
+    def read(self, msg: ParsedMessage, verified_hint: bool = False) -> Identity:
+        domain = msg.from_addr.rpartition("@")[2].lower()
+        sig = msg.signature
+        parts: Sequence[tuple[str, str]] = (("signature", sig), ("text", msg.text))
+        freemail = not domain or self.is_freemail(domain)
+        corporate = bool(domain) and not freemail and not msg.platform
+        websites = [(m.group("domain") or m.group("domain2") or "").lower() for _, t in parts for m in _WEBSITE.finditer(t)]
+        website_matches = bool(domain) and any(w == domain or w.endswith("." + domain) or domain.endswith("." + w) for w in websites)
+        company = self._company(parts, domain if corporate else "", websites)
+        contact, has_title, has_phone = self._contact(msg, parts)
+        stated = any(_STATED_SIZE.search(t) for _, t in parts)
+        return Identity(company, contact, corporate, website_matches, has_title, has_phone, stated, freemail)
+
+    def _company(self, parts: Sequence[tuple[str, str]], corp_domain: str, websites: list[str]) -> Finding | None:
+        if not corp_domain and not websites:
+            return None
+        for part, text in parts:
+            for line_m in regex.finditer(r"[^\n]{2,120}", text):
+                line = line_m.group().strip()
+                name = None
+                if self.suffix is not None and (m := self.suffix.search(line)) and len(line.split()) <= 12:
+                    name = line
+                elif m2 := _CN_COMPANY.search(line):
+                    name = m2.group()
+                if name:
+                    ref = corp_domain or websites[0]
+                    start = line_m.start() + line_m.group().find(name)
+                    return Finding("company", f"{name}, {ref}", name, start, start + len(name), "COMPANY_NAME_AND_DOMAIN", 0.8, part)
+        return None
+
+    def _contact(self, msg: ParsedMessage, parts: Sequence[tuple[str, str]]) -> tuple[Finding | None, bool, bool]:
+        title_m, title_part, title_text = None, "", ""
+        for part, text in parts:
+            if self.title is not None and (m := self.title.search(text)):
+                title_m, title_part, title_text = m, part, text
+                break
+        phone = None
+        for part, text in parts:
+            phone = _phone(text)
+            if phone:
+                break
+        address = next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None)
+        name = _person_name(msg.from_name)
+        if title_m is not None and not name:
+            name = _name_near(title_text, title_m.start())
+        if title_m is None or not name or not (phone or address):
+            return None, title_m is not None, phone is not None
+        evidence = title_text[title_m.start() : title_m.end()]
+        value = ", ".join(x for x in (name, evidence, phone or address) if x)
+        return (
+            Finding("contact", value, evidence, title_m.start(), title_m.end(), "CONTACT_NAME_TITLE_PHONE", 0.8, title_part),
+            True,
+            phone is not None,
+        )
+
+
+def _alternation(words: list[str], ascii_bounds: bool) -> regex.Pattern[str] | None:
+    if not words:
+        return None
+    alt = "|".join(regex.escape(w) for w in words)
+    return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{alt})(?![\p{{L}}])", regex.I)
+
+
+def _phone(text: str) -> str | None:
+    for m in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE):
+        return m.raw_string
+    if m := _PHONE_LABELLED.search(text):
+        return m.group("v").strip()
+    if m := _PHONE_INTL.search(text):
+        return m.group().strip()
+    return None
+
+
+def _person_name(display: str) -> str:
+    """A display name that looks like a person's full name (two or more words, or a CJK name)."""
+    display = display.strip().strip('"')
+    if not display or "@" in display:
+        return ""
+    if regex.fullmatch(r"\p{Han}{2,4}", display):
+        return display
+    words = [w for w in regex.split(r"\s+", display) if w]
+    if 2 <= len(words) <= 5 and all(regex.match(r"[\p{Lu}][\p{L}.'-]*$", w) or w.isupper() for w in words):
+        lowered = display.lower()
+        if any(x in lowered for x in ("department", "team", "sales", "dept", "procurement", "purchasing", "support", "info", "admin", "service", "message")):
+            return ""
+        return display
+    return ""
+
+
+def _name_near(text: str, pos: int) -> str:
+    """The line just above a title line, when it looks like a person's name."""
+    before = text[:pos].rstrip().splitlines()
+    for line in reversed(before[-3:]):
+        name = _person_name(line.strip().strip(","))
+        if name:
+            return name
+    return ""

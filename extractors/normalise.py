@@ -1,0 +1,305 @@
+"""Value normalisers: evidence text -> a structured value, or None when the text is not concrete enough."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import regex
+
+_NUM = r"\d{1,3}(?:[,.\s]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
+NUMBER = regex.compile(rf"(?P<num>{_NUM})\s*(?P<mult>[kK](?![a-zA-Z])|万|千|百|thousand|million|mil(?![a-z]))?")
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_MULT = {"k": 1000, "K": 1000, "万": 10000, "千": 1000, "百": 100, "thousand": 1000, "million": 1_000_000, "mil": 1000}
+CONTAINER = regex.compile(
+    r"(?P<n>\d{1,3})\s*[x×*]\s*(?P<size>20|40|45)\s*['’′]?\s*(?P<kind>HQ|HC|GP|STD|DV|FT|FCL|RH)?", regex.I
+)
+_UNIT_WORDS = regex.compile(r"(?P<unit>[^\W\d_][\w/().-]{0,20})", regex.U)
+CURRENCIES = {
+    "usd": "USD", "us$": "USD", "$": "USD", "dollar": "USD", "dollars": "USD", "美元": "USD", "美金": "USD",
+    "eur": "EUR", "€": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR",
+    "gbp": "GBP", "£": "GBP", "rmb": "CNY", "cny": "CNY", "¥": "CNY", "元": "CNY", "人民币": "CNY",
+    "aud": "AUD", "cad": "CAD", "jpy": "JPY", "inr": "INR", "aed": "AED", "brl": "BRL", "mxn": "MXN",
+    "clp": "CLP", "ars": "ARS", "cop": "COP", "pen": "PEN", "ngn": "NGN", "zar": "ZAR", "rub": "RUB",
+}
+_CURRENCY = regex.compile(
+    r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|euros?|美元|美金|欧元|人民币|元)",
+    regex.I,
+)
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
+    "nov": 11, "dec": 12, "ene": 1, "abr": 4, "ago": 8, "dic": 12, "enero": 1, "febrero": 2, "marzo": 3,
+    "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8, "septiembre": 9, "setiembre": 9,
+    "octubre": 10, "noviembre": 11, "diciembre": 12,
+}
+_DURATION = regex.compile(
+    r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|至|到)\s*(?P<b>\d{1,3}))?\s*"
+    r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?|semanas?|mes(?:es)?|天|日|周|星期|个月)",
+    regex.I,
+)
+_DAYS_PER = {"d": 1, "w": 7, "m": 30, "天": 1, "日": 1, "周": 7, "星": 7, "个": 30, "月": 30, "s": 7}
+_DATE_DMY = regex.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s+|de\s+)?(?P<m>[A-Za-zé]{3,10})\.?(?:\s*,?\s*(?P<y>\d{4}))?", regex.I)
+_DATE_MDY = regex.compile(r"(?P<m>[A-Za-z]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s*,?\s*(?P<y>\d{4}))?", regex.I)
+_DATE_MONTH_PART = regex.compile(
+    r"(?P<part>end|beginning|start|middle|mid|early|late|fin(?:ales)?|principios|mediados)\s*(?:of\s+|de\s+|-\s*)?(?P<m>[A-Za-z]{3,10})",
+    regex.I,
+)
+_DATE_ZH = regex.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?:(?P<d>\d{1,2})[日号]|(?P<part>底|末|初|中|中旬|下旬|上旬))?")
+_DATE_ISO = regex.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
+_PERCENT = regex.compile(r"(?P<p>\d{1,3})\s*%")
+_INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
+_INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+|,\s*)?(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4})?", regex.I)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What normalisers may need besides the evidence."""
+
+    date: dt.date = field(default_factory=dt.date.today)
+    language: str = "en"
+    canonical: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_number(text: str) -> float | None:
+    m = NUMBER.search(text)
+    if m is None:
+        zh = regex.search(r"[一二两三四五六七八九十]+(?=万|千|百)?", text)
+        if zh and zh.group() in _CN_DIGITS:
+            return float(_CN_DIGITS[zh.group()])
+        return None
+    raw = m.group("num").replace(" ", "")
+    if regex.fullmatch(r"\d{1,3}(?:[,.]\d{3})+", raw):
+        value = float(raw.replace(",", "").replace(".", ""))
+    else:
+        value = float(raw.replace(",", "."))
+    mult = m.group("mult")
+    if mult:
+        value *= _MULT.get(mult, _MULT.get(mult.lower(), 1))
+    return value
+
+
+def _int_or_float(v: float) -> int | float:
+    return int(v) if v == int(v) else v
+
+
+def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
+    c = CONTAINER.search(text)
+    if c:
+        kind = (c.group("kind") or "").upper()
+        return {"amount": int(c.group("n")), "unit": f"{c.group('size')}{kind or 'FT'}", "container": True}
+    numbers = list(NUMBER.finditer(text))
+    if not numbers:
+        return None
+    first = parse_number(numbers[0].group())
+    if first is None or first <= 0:
+        return None
+    tail = text[numbers[-1].end() :]
+    unit_m = _UNIT_WORDS.search(tail)
+    unit = unit_m.group("unit").lower() if unit_m else ""
+    value: dict[str, Any] = {"amount": _int_or_float(first), "unit": unit}
+    if len(numbers) >= 2 and regex.search(r"-|~|to|–|至|到", text[numbers[0].end() : numbers[1].start()]):
+        second = parse_number(numbers[1].group())
+        if second is not None and second > first:
+            value = {"min": _int_or_float(first), "max": _int_or_float(second), "amount": _int_or_float(second), "unit": unit}
+    return value
+
+
+_FULL_MONTHS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "sept",
+    "october", "november", "december",
+)
+
+
+def _month(word: str) -> int | None:
+    w = word.lower().rstrip(".")
+    if w in _MONTHS:
+        return _MONTHS[w]
+    if any(full.startswith(w) for full in _FULL_MONTHS) and len(w) >= 3:
+        return _MONTHS.get(w[:3])
+    return None
+
+
+def _zh_num(s: str) -> int:
+    if s.isdigit():
+        return int(s)
+    if s == "十":
+        return 10
+    if s.startswith("十"):
+        return 10 + _CN_DIGITS.get(s[1:], 0)
+    if s.endswith("十"):
+        return _CN_DIGITS.get(s[0], 0) * 10
+    if "十" in s:
+        a, b = s.split("十", 1)
+        return _CN_DIGITS.get(a, 0) * 10 + _CN_DIGITS.get(b, 0)
+    return _CN_DIGITS.get(s, 0)
+
+
+def _future(year: int | None, month: int, day: int, ref: dt.date) -> dt.date | None:
+    try:
+        d = dt.date(year or ref.year, month, day)
+    except ValueError:
+        return None
+    if year is None and d < ref - dt.timedelta(days=31):
+        d = d.replace(year=d.year + 1)
+    return d
+
+
+def _month_end(year: int, month: int) -> int:
+    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return (nxt - dt.timedelta(days=1)).day
+
+
+def _month_part(part: str) -> str:
+    p = part.lower()
+    if p in ("end", "late", "fin", "finales", "底", "末", "下旬"):
+        return "end"
+    if p in ("middle", "mid", "mediados", "中", "中旬"):
+        return "mid"
+    return "start"
+
+
+def _date_of(text: str, ctx: Context) -> dt.date | None:
+    ref = ctx.date
+    if m := _DATE_ISO.search(text):
+        return _future(int(m["y"]), int(m["m"]), int(m["d"]), ref)
+    if m := _DATE_ZH.search(text):
+        month = _zh_num(m["m"])
+        if not 1 <= month <= 12:
+            return None
+        year = int(m["y"]) if m["y"] else None
+        if m["d"]:
+            return _future(year, month, int(m["d"]), ref)
+        part = _month_part(m["part"] or "end")
+        y = year or (ref.year if month >= ref.month else ref.year + 1)
+        day = {"end": _month_end(y, month), "mid": 15, "start": 10}[part]
+        return _future(y, month, day, ref)
+    if m := _DATE_MONTH_PART.search(text):
+        month = _month(m["m"])
+        if month:
+            y = ref.year if month >= ref.month else ref.year + 1
+            day = {"end": _month_end(y, month), "mid": 15, "start": 10}[_month_part(m["part"])]
+            return _future(y, month, day, ref)
+    for pat in (_DATE_DMY, _DATE_MDY):
+        for m in pat.finditer(text):
+            month = _month(m["m"])
+            if month and 1 <= int(m["d"]) <= 31:
+                return _future(int(m["y"]) if m["y"] else None, month, int(m["d"]), ref)
+    return None
+
+
+def duration(text: str, ctx: Context) -> dict[str, Any] | None:
+    """A lead time: {"days": n} (upper bound, with "days_min" for a range) or {"date": "YYYY-MM-DD", "days": n}."""
+    if m := _DURATION.search(text):
+        unit = m["unit"].lower()
+        per = 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
+        if unit.startswith(("working", "business")):
+            per = 1.4
+        a = int(m["a"])
+        b = int(m["b"]) if m["b"] else None
+        if a == 0 or (b is not None and b < a):
+            return None
+        value: dict[str, Any] = {"days": round((b or a) * per)}
+        if b is not None:
+            value["days_min"] = round(a * per)
+        return value
+    d = _date_of(text, ctx)
+    if d is None:
+        return None
+    return {"date": d.isoformat(), "days": (d - ctx.date).days}
+
+
+def money(text: str, ctx: Context) -> dict[str, Any] | None:
+    cur = _CURRENCY.search(text)
+    numbers = [m for m in NUMBER.finditer(text)]
+    if not numbers:
+        return None
+    amount = parse_number(numbers[0].group())
+    if amount is None or amount <= 0:
+        return None
+    value: dict[str, Any] = {"amount": _int_or_float(amount)}
+    if cur:
+        key = cur.group("cur").lower()
+        value["currency"] = CURRENCIES.get(key, key.upper())
+    if len(numbers) >= 2 and regex.search(r"-|~|to|–|至|到", text[numbers[0].end() : numbers[1].start()]):
+        high = parse_number(numbers[1].group())
+        if high and high > amount:
+            value = {**value, "min": _int_or_float(amount), "max": _int_or_float(high)}
+    if regex.search(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each)|per\s+\w+|each|单价|/个|/件|/套|por\s+unidad|c/u", text, regex.I):
+        value["per"] = "unit"
+    elif regex.search(r"budget|total|presupuesto|预算|总", text, regex.I):
+        value["per"] = "total"
+    return value
+
+
+def incoterm(text: str, ctx: Context) -> dict[str, Any] | None:
+    m = _INCOTERM.search(text)
+    if not m:
+        return None
+    term = m["t"].upper().replace("CNF", "CFR").replace("C&F", "CFR")
+    value: dict[str, Any] = {"term": term}
+    place = m["place"]
+    if place and place.lower() not in ("price", "prices", "term", "terms", "basis", "and", "or", "please", "quote"):
+        value["place"] = place.strip()
+    return value
+
+
+def payment(text: str, ctx: Context) -> dict[str, Any] | None:
+    value: dict[str, Any] = {"terms": text.strip()}
+    methods = []
+    for name, pat in (
+        ("T/T", r"\bT\s*/\s*T\b|\bTT\b|telegraphic|wire transfer|bank transfer|电汇|transferencia"),
+        ("L/C", r"\bL\s*/\s*C\b|\bLC\b|letter of credit|信用证|carta de cr[eé]dito"),
+        ("D/P", r"\bD\s*/\s*P\b"),
+        ("D/A", r"\bD\s*/\s*A\b"),
+        ("PayPal", r"paypal"),
+        ("Western Union", r"western union|西联"),
+        ("credit card", r"credit card|visa|master\s*card|tarjeta"),
+        ("O/A", r"\bO\s*/\s*A\b|open account|net\s*\d+"),
+    ):
+        if regex.search(pat, text, regex.I):
+            methods.append(name)
+    if methods:
+        value["methods"] = methods
+    if pct := _PERCENT.search(text):
+        p = int(pct["p"])
+        if 0 < p <= 100:
+            value["deposit_pct"] = p
+    elif m := regex.search(r"(\d)\s*成", text):
+        value["deposit_pct"] = int(m.group(1)) * 10
+    if "methods" not in value and "deposit_pct" not in value and not regex.search(r"\d", text):
+        return None if len(text.strip()) < 3 else value
+    return value
+
+
+def certification(text: str, ctx: Context) -> str | None:
+    key = text.strip().strip(".,;:").lower()
+    return ctx.canonical.get(key, text.strip().strip(".,;:"))
+
+
+def term(text: str, ctx: Context) -> str | None:
+    key = text.strip().lower()
+    return ctx.canonical.get(key, text.strip())
+
+
+def place(text: str, ctx: Context) -> str | None:
+    return text.strip().strip(".,;:") or None
+
+
+def plain_text(text: str, ctx: Context) -> str | None:
+    t = text.strip()
+    return t or None
+
+
+NORMALISERS: dict[str, Callable[[str, Context], Any]] = {
+    "text": plain_text,
+    "quantity": quantity,
+    "duration": duration,
+    "money": money,
+    "incoterm": incoterm,
+    "payment": payment,
+    "certification": certification,
+    "term": term,
+    "place": place,
+}

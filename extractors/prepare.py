@@ -1,0 +1,216 @@
+"""The parse stage: raw bytes -> ParsedMessage (headers, the buyer's new text, quote, signature, language)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import hashlib
+import logging
+from email.header import decode_header, make_header
+from typing import Any
+
+import mailparser
+import regex
+from mailparser_reply import EmailReplyParser
+
+from daemon.model import Attachment, ParsedMessage, RawMessage
+from extractors import charset  # noqa: F401  (installs the charset aliases)
+from extractors import htmltext
+from extractors.language import detect
+from extractors.platforms import Platforms
+
+log = logging.getLogger(__name__)
+
+SIGNAL_HEADERS = (
+    "auto-submitted", "precedence", "list-id", "list-unsubscribe", "x-autoreply", "x-autorespond",
+    "x-auto-response-suppress", "return-path", "content-type", "x-mailer", "x-priority",
+    "x-failed-recipients", "x-ms-exchange-generated-message-source",
+)
+_REPLY_PARSER = EmailReplyParser(languages=["en", "de", "es", "fr", "it", "nl", "zh", "ja", "ko"])
+_URL = regex.compile(r"https?://[^\s<>\"')\]]{1,500}", regex.I)
+_QUOTE_LINE = regex.compile(r"^\s*>.*$", regex.M)
+_FORWARD_MARKERS = regex.compile(
+    r"^\s*(?:-{3,}\s*(?:Original Message|Forwarded message|Mensaje original|原始邮件|转发的邮件)\s*-{3,}|"
+    r"(?:From|De|发件人|寄件者)\s*[:：].{1,200}\n\s*(?:Sent|Date|Enviado|Fecha|发送时间|日期|寄件日期)\s*[:：])",
+    regex.M | regex.I,
+)
+_FORWARDED = regex.compile(r"\s*-{3,}\s*(?:Forwarded message|Mensaje reenviado|转发的邮件)", regex.I)
+_FROM_LINE = regex.compile(r"^\s*(?:From|De|发件人)\s*[:：].{0,120}?@(?P<domain>[\w.-]{1,100})", regex.M | regex.I)
+_SIG_DASHES = regex.compile(r"^-- ?$", regex.M)
+_SENT_FROM = regex.compile(r"^\s*(?:Sent from my|Enviado desde mi|发自我的|Get Outlook for)\b.*$", regex.M | regex.I)
+_SIGNOFF = regex.compile(
+    r"^\s*(?:best regards|kind regards|warm regards|regards|best wishes|many thanks|thanks and regards|"
+    r"thanks & regards|thanks|thank you|sincerely|yours (?:sincerely|faithfully|truly)|cheers|br,|"
+    r"mit freundlichen gr(?:ü|ue)(?:ß|ss)en|saludos(?: cordiales)?|"
+    r"atentamente|cordialmente|un saludo|此致|祝好|顺祝商祺|谢谢|感谢)[\s,.!，。]*(?:/.{0,60})?$",
+    regex.M | regex.I,
+)
+
+
+def _addr_list(value: Any) -> list[tuple[str, str]]:
+    out = []
+    for item in value or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            out.append((str(item[0] or ""), str(item[1] or "")))
+    return out
+
+
+def _stdlib_from(data: bytes) -> tuple[str, str]:
+    """The sender from the stdlib parser, decoding a header whose whole `Name <addr>` is one encoded word."""
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    raw = msg.get("From", "")
+    try:
+        decoded = str(make_header(decode_header(str(raw))))
+    except (UnicodeError, LookupError, ValueError):
+        decoded = str(raw)
+    name, addr = email.utils.parseaddr(decoded)
+    return name, addr
+
+
+def _clean_header(value: str) -> str:
+    """Header text fit for display and for reuse in a draft: no CR/LF, no control characters."""
+    return regex.sub(r"[\x00-\x1f\x7f]+", " ", value or "").strip()
+
+
+def _message_ids(value: str) -> tuple[str, ...]:
+    return tuple(regex.findall(r"<[^<>\s]{1,500}>", value or ""))
+
+
+def _forward_from_colleague(block: str, sender_domain: str) -> str:
+    """The body of a forwarded block whose author shares the sender's domain, else ''."""
+    if not sender_domain or not _FORWARDED.match(block):
+        return ""
+    author = _FROM_LINE.search(block[:600])
+    if author is None or author.group("domain").lower() != sender_domain:
+        return ""
+    header_end = regex.search(r"\n\s*\n", block)
+    return block[header_end.end() :] if header_end else ""
+
+
+def split_reply(body: str, sender_domain: str = "") -> tuple[str, str, str]:
+    """(new text, signature, quoted history) of a plain-text body.
+
+    A forwarded block written by a colleague of the sender (same domain) is the buyer's own request and
+    joins the new text; quoted history and other forwards never do.
+    """
+    body = body.replace("\r\n", "\n")
+    quoted_parts: list[str] = []
+    forwarded = ""
+    m = _FORWARD_MARKERS.search(body)
+    if m is not None and m.start() > 0:
+        block = body[m.start() :]
+        forwarded = _forward_from_colleague(block, sender_domain)
+        if not forwarded:
+            quoted_parts.append(block)
+        body = body[: m.start()]
+    try:
+        mail = _REPLY_PARSER.read(text=body)
+        replies = mail.replies
+    except Exception:  # the library's regexes can fail on odd input; fall back to our own split
+        replies = []
+    if replies:
+        # the library's signature guess takes bulleted lists for signatures: keep its quote split only
+        new = (replies[0].content or "") if replies[0].content is not None else body
+        quoted_parts[:0] = [(r.headers + "\n" + r.content).strip() for r in replies[1:]]
+    else:
+        new = body
+    quote_lines = _QUOTE_LINE.findall(new)
+    if quote_lines:
+        quoted_parts.append("\n".join(quote_lines))
+        new = _QUOTE_LINE.sub("", new)
+    new, signature = split_signature(new)
+    if forwarded:
+        more, _, more_quoted = split_reply(forwarded)
+        new = new.rstrip() + "\n\n" + more
+        quoted_parts.append(more_quoted)
+    return new.strip(), signature.strip(), "\n".join(p for p in quoted_parts if p).strip()
+
+
+def split_signature(text: str) -> tuple[str, str]:
+    """(text, signature): the signature starts at "-- ", a sign-off line, or a "Sent from my ..." line."""
+    cut = len(text)
+    for pattern in (_SIG_DASHES, _SIGNOFF, _SENT_FROM):
+        for m in pattern.finditer(text):
+            if m.start() > 0 and len(text) - m.start() <= 1500:
+                cut = min(cut, m.start())
+                break
+    return text[:cut], text[cut:]
+
+
+def _iso2022(text: str) -> str:
+    """ISO-2022-JP is 7-bit: mail-parser passes its escape sequences through undecoded."""
+    if "\x1b$" not in text:
+        return text
+    try:
+        return text.encode("ascii").decode("iso-2022-jp")
+    except (UnicodeError, LookupError):
+        return text
+
+
+def _date(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    return None
+
+
+def parse(raw: RawMessage, platforms: Platforms | None = None) -> ParsedMessage:
+    """Decode one message. Never raises on odd input: what cannot be read is left empty."""
+    mail = mailparser.parse_from_bytes(raw.data)
+    headers = {k.lower(): _clean_header(str(v)) for k, v in (mail.headers or {}).items()}
+    senders = _addr_list(mail.from_)
+    from_name, from_addr = senders[0] if senders else ("", "")
+    if not from_addr or "@" not in from_addr:
+        from_name, from_addr = _stdlib_from(raw.data)
+    reply_to = _addr_list(getattr(mail, "reply_to", None) or [])
+    plain = _iso2022("\n".join(t for t in (mail.text_plain or []) if t))
+    html = _iso2022("\n".join(t for t in (mail.text_html or []) if t))
+    html_only = not plain.strip() and bool(html.strip())
+    body = plain if plain.strip() else htmltext.to_text(html)
+    links = tuple(dict.fromkeys(_URL.findall(plain) + htmltext.links(html)))
+    subject = _clean_header(mail.subject or "")
+    new, signature, quoted = split_reply(body, from_addr.rpartition("@")[2].lower())
+    platform, form = "", ""
+    if platforms is not None:
+        found = platforms.match(from_addr, subject, new)
+        if found is not None:
+            platform, new, form = found
+    language, known = detect(new or subject)
+    attachments = tuple(
+        Attachment(
+            filename=_clean_header(a.get("filename", "") or ""),
+            content_type=str(a.get("mail_content_type", "") or ""),
+            size=len(a.get("payload", "") or ""),
+        )
+        for a in (mail.attachments or [])
+    )
+    digest = hashlib.sha256(
+        "\x00".join((from_addr.lower(), subject, headers.get("date", ""), body)).encode("utf-8", "surrogatepass")
+    ).hexdigest()
+    return ParsedMessage(
+        key=raw.key,
+        message_id=_message_ids(headers.get("message-id", ""))[:1][0] if _message_ids(headers.get("message-id", "")) else "",
+        subject=subject,
+        from_name=_clean_header(from_name),
+        from_addr=_clean_header(from_addr).lower(),
+        reply_to=_clean_header(reply_to[0][1]).lower() if reply_to else "",
+        to=tuple(_clean_header(a) for _, a in _addr_list(mail.to)),
+        cc=tuple(_clean_header(a) for _, a in _addr_list(getattr(mail, "cc", None) or [])),
+        date=_date(mail.date),
+        in_reply_to=(_message_ids(headers.get("in-reply-to", "")) or ("",))[0],
+        references=_message_ids(headers.get("references", "")),
+        headers=tuple((k, headers[k]) for k in SIGNAL_HEADERS if k in headers),
+        text=new,
+        signature=signature,
+        quoted=quoted,
+        full_text=body,
+        language=language,
+        language_known=known,
+        is_html_only=html_only,
+        attachments=attachments,
+        platform=platform,
+        form=form,
+        links=links,
+        content_hash=digest,
+    )

@@ -1,0 +1,50 @@
+"""User regexes, bounded: rejected when they can backtrack catastrophically, run with a timeout."""
+
+from __future__ import annotations
+
+import regex
+
+# A group that is repeated and itself contains an unbounded quantifier: (a+)+, (\w*)*, (x|y+){2,}
+# (checked on the pattern with escapes and character classes blanked out)
+_NESTED = regex.compile(r"\([^()]*(?:[+*]|\{\d+,\})[^()]*\)(?:[+*]|\{\d*,\d*\})")
+_BLANK = regex.compile(r"\\.|\[(?:\\.|[^\]\\])*\]")
+# Adjacent unbounded repeats of overlapping classes: \w+\w+, .*.*, \d*\d+
+_ADJACENT = regex.compile(r"(\\[wds]|\.)[+*]\??\1[+*]")
+MATCH_TIMEOUT_S = 0.05
+MAX_PATTERN = 2000
+
+
+class UnsafePattern(ValueError):
+    pass
+
+
+def check(pattern: str) -> None:
+    """Raise UnsafePattern with a hint if the pattern is invalid or may backtrack catastrophically."""
+    if len(pattern) > MAX_PATTERN:
+        raise UnsafePattern(f"pattern is longer than {MAX_PATTERN} characters")
+    if _NESTED.search(_BLANK.sub("c", pattern)):
+        raise UnsafePattern(
+            "a repeated group contains an unbounded quantifier, e.g. (a+)+; "
+            "this can backtrack catastrophically: use an atomic group (?>...) or a possessive quantifier"
+        )
+    if _ADJACENT.search(pattern):
+        raise UnsafePattern(
+            "two adjacent unbounded repeats of the same class (e.g. \\w+\\w+); merge them into one"
+        )
+    try:
+        regex.compile(pattern)
+    except regex.error as e:
+        raise UnsafePattern(f"not a valid regular expression: {e}") from e
+
+
+def compile_bounded(pattern: str, flags: int = regex.IGNORECASE | regex.V0) -> regex.Pattern[str]:
+    check(pattern)
+    return regex.compile(pattern, flags)
+
+
+def finditer(pattern: regex.Pattern[str], text: str) -> list[regex.Match[str]]:
+    """All matches, or none if the pattern runs past its time bound."""
+    try:
+        return list(pattern.finditer(text, timeout=MATCH_TIMEOUT_S))
+    except TimeoutError:
+        return []

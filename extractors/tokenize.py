@@ -1,0 +1,44 @@
+"""Tokenizers: spaCy's blank pipelines, with a CJK tokenizer that keeps Latin words and numbers whole."""
+
+from __future__ import annotations
+
+import functools
+
+import regex
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+_CJK_TOKEN = regex.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*|\p{Han}| |\s+|\S", regex.V0)
+CJK_LANGS = {"zh", "ja"}
+SPACY_LANGS = {"en", "es", "de", "fr", "pt", "it", "nl", "pl", "ru", "tr", "zh", "ko", "ar"}
+
+
+class CJKTokenizer:
+    """One token per Han character; Latin words and numbers stay whole (so "CE" never matches inside "FACE")."""
+
+    def __init__(self, vocab: Vocab):
+        self.vocab = vocab
+
+    def __call__(self, text: str) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+        for m in _CJK_TOKEN.finditer(text):
+            token = m.group()
+            if token == " " and words and not spaces[-1] and not words[-1].isspace():
+                spaces[-1] = True
+                continue
+            words.append(token)
+            spaces.append(False)
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+
+@functools.lru_cache(maxsize=None)
+def blank(lang: str) -> Language:
+    """A blank pipeline for the language (tokenizer only; nothing is downloaded)."""
+    if lang in CJK_LANGS:
+        nlp = spacy.blank("zh" if lang == "zh" else "xx")
+        nlp.tokenizer = CJKTokenizer(nlp.vocab)
+        return nlp
+    return spacy.blank(lang if lang in SPACY_LANGS else "xx")

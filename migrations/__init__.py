@@ -1,0 +1,1 @@
+"""Alembic migrations of the inquiry-triage database, shipped inside the wheel."""

@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh PostgreSQL database for the test run."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+
+from daemon.store import Store
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """Create a database `it_<random>` on the local PostgreSQL server and drop it after the run."""
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    name = f"it_{secrets.token_hex(6)}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except OperationalError as e:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL at 127.0.0.1:5432 is not reachable ({e.orig}); start it with:\n    {PG_START}",
+            pytrace=False,
+        )
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _reset_pg(url: str) -> None:
+    """Drop every table of the test database, so the next test starts empty."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A Store on an empty database (not upgraded), on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'triage.sqlite3'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    store = Store(url)
+    try:
+        yield store
+    finally:
+        store.dispose()
+        if request.param == "postgresql":
+            _reset_pg(url)
+
+
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """A Store whose schema is at head, on SQLite and on PostgreSQL."""
+    empty_store.upgrade()
+    return empty_store

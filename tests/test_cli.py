@@ -1,0 +1,108 @@
+"""The CLI contract: help texts, `explain --json` keys, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from daemon.demo import sample_files
+from daemon.model import ITEM_IDS, SIGNAL_IDS
+from tests.clihelp import cli
+
+COMMANDS = [(), ("run",), ("explain",), ("demo",), ("db",), ("db", "upgrade"), ("rules",), ("rules", "check"),
+            ("rules", "test"), ("eval",), ("status",)]
+JSON_KEYS = {"language", "clarity", "items", "missing", "signals", "strength", "priority", "tier", "follow_up_mode",
+             "quote", "sample", "action", "reasons"}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "main")
+def test_help_describes_itself(command: tuple[str, ...]) -> None:
+    result = cli(*command, "--help")
+    assert result.returncode == 0 and len(result.stdout.decode().split("\n\n")[1].strip()) > 10
+
+
+def test_version() -> None:
+    assert cli("--version").stdout.decode().startswith("inquiry-triage, version ")
+
+
+@pytest.fixture(scope="module")
+def explained() -> dict[str, dict]:
+    out = {}
+    for path in sample_files():
+        result = cli("explain", "--json", str(path))
+        assert result.returncode == 0, result.stderr.decode()
+        out[path.stem] = json.loads(result.stdout)
+    return out
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sample_files()])
+def test_explain_json_has_every_key(explained: dict[str, dict], stem: str) -> None:
+    doc = explained[stem]
+    assert (JSON_KEYS <= set(doc), set(doc["items"]), set(doc["signals"])) == (True, set(ITEM_IDS), set(SIGNAL_IDS))
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in sample_files()])
+def test_explain_clarity_counts_items(explained: dict[str, dict], stem: str) -> None:
+    doc = explained[stem]
+    assert doc["clarity"] == sum(1 for v in doc["items"].values() if v is not None) == 18 - len(doc["missing"])
+
+
+def test_explain_reads_stdin() -> None:
+    data = sample_files()[0].read_bytes()
+    assert json.loads(cli("explain", "--json", "-", stdin=data).stdout)["language"] == "en"
+
+
+def test_explain_has_no_side_effects(tmp_path: Path) -> None:
+    cli("explain", "--json", str(sample_files()[0]), cwd=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+BAD_CONFIGS = [
+    ("unknown-key", '[store]\nurl = "sqlite:///x.db"\nurll = 1\n', "urll"),
+    ("password-in-url", '[store]\nurl = "postgresql+psycopg://u:secret@127.0.0.1/db"\n', "password_env"),
+    ("bad-kind", '[[mailboxes]]\nname = "a"\nkind = "pop3"\npath = "M"\ndrafts = "D"\n', "kind"),
+    ("not-toml", "[store\n", "not valid TOML"),
+    ("bad-interval", "[daemon]\ninterval_seconds = 1\n", "interval_seconds"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "mention"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_exits_2_naming_the_problem(tmp_path: Path, name: str, text: str, mention: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    result = cli("--config", str(config), "run", "--once")
+    assert (result.returncode, mention in result.stderr.decode(), str(config) in result.stderr.decode()) == (2, True, True)
+
+
+def test_bad_config_never_echoes_the_password(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[store]\nurl = "postgresql+psycopg://u:hunter2@127.0.0.1/db"\n', encoding="utf-8")
+    assert "hunter2" not in cli("--config", str(config), "run", "--once").stderr.decode()
+
+
+def test_unreachable_database_exits_3(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    (tmp_path / "M" / "new").mkdir(parents=True)
+    config.write_text('[store]\nurl = "postgresql+psycopg://postgres@127.0.0.1:1/x"\n[[mailboxes]]\nname = "a"\n'
+                      'kind = "maildir"\npath = "M"\ndrafts = "D"\n', encoding="utf-8")
+    assert cli("--config", str(config), "run", "--once").returncode == 3
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    assert cli("--config", str(tmp_path / "nope.toml"), "run", "--once").returncode == 2
+
+
+def test_config_from_environment(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[daemon]\ninterval_seconds = 1\n", encoding="utf-8")
+    assert cli("run", "--once", env={"INQUIRY_TRIAGE_CONFIG": str(config)}).returncode == 2
+
+
+def test_demo_twice_writes_no_new_draft(tmp_path: Path) -> None:
+    first = cli("demo", "--workdir", str(tmp_path / "w"))
+    drafts = sorted((tmp_path / "w" / "Maildir" / ".Drafts" / "cur").iterdir())
+    second = cli("demo", "--workdir", str(tmp_path / "w"))
+    after = sorted((tmp_path / "w" / "Maildir" / ".Drafts" / "cur").iterdir())
+    assert (first.returncode, second.returncode, len(drafts) > 0, after == drafts) == (0, 0, True, True)

@@ -1,0 +1,222 @@
+"""The store on SQLite and on PostgreSQL: migrations, idempotence, checkpoints, customers, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from daemon.errors import ConfigError, TransientError
+from daemon.model import Assessment, Checklist, Draft, Finding, MessageKey, Outcome, Signal
+from daemon.store import HIGH_CHANGE_RISK_AT, Base, Store
+
+KEY = MessageKey("sales", "INBOX", 7, 4711)
+OTHER = MessageKey("sales", "INBOX", 8, 1)
+
+
+def finding(item: str, value: object) -> Finding:
+    return Finding(item, value, f"{item}: {value}", 0, 10, f"{item.upper()}_RULE", 0.9)
+
+
+def outcome(key: MessageKey = KEY, status: str = "drafted", message_id: str = "<a@b>") -> Outcome:
+    checklist = Checklist(
+        key,
+        "en",
+        (("quantity", finding("quantity", 500)), ("specs", None)),
+        signals=(Signal("sample_requested", "SAMPLE", "asks for a sample"),),
+        strength="high",
+    )
+    assessment = Assessment(
+        key, checklist, "high", "B", "ask", "precise", None, "precise_quote", reasons=(("tier", "clear buyer"),)
+    )
+    draft = Draft(key, "<draft@x>", "precise_quote", "buyer@example.com", "Re: RFQ", b"")
+    return Outcome(
+        key, message_id, status, "precise_quote", "clear", assessment, draft if status == "drafted" else None
+    )
+
+
+def test_upgrade_from_empty(empty_store: Store) -> None:
+    with pytest.raises(ConfigError, match="inquiry-triage db upgrade"):
+        empty_store.ping()
+    empty_store.upgrade()
+    empty_store.upgrade()  # a second upgrade is a no-op
+    empty_store.ping()
+    tables = set(sa.inspect(empty_store.engine).get_table_names())
+    assert {"messages", "customers", "checkpoints", "mailbox_state", "alembic_version"} <= tables
+
+
+def test_migrations_match_metadata(store: Store) -> None:
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_record_is_idempotent_and_fills_decisions(store: Store) -> None:
+    store.record(outcome(), sender="buyer@example.com", subject="RFQ", language="en", content_hash="h" * 64)
+    store.record(outcome(), subject="")  # same key again: one row, empty strings keep stored values
+    rows = store.messages()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["sender"], row["subject"], row["content_hash"]) == ("buyer@example.com", "RFQ", "h" * 64)
+    assert (row["clarity"], row["tier"], row["priority"], row["strength"]) == (1, "B", "high", "high")
+    assert row["checklist"]["quantity"]["value"] == 500 and row["checklist"]["specs"] is None
+    assert row["signals"] == ["sample_requested"]
+    assert row["reasons"] == {"tier": "clear buyer"}
+    assert row["draft_message_id"] == "<draft@x>"
+    assert row["created_at"].tzinfo is not None and row["updated_at"] >= row["created_at"]
+    assert store.get(KEY) == row
+
+
+DONE_CASES = [("drafted", True), ("skipped", True), ("quarantined", True), ("failed", False), (None, False)]
+
+
+@pytest.mark.parametrize(("status", "done"), DONE_CASES, ids=[str(c[0]) for c in DONE_CASES])
+def test_is_done_by_status(store: Store, status: str | None, done: bool) -> None:
+    if status == "failed":
+        store.record_failure(KEY, "boom")
+    elif status is not None:
+        store.record(outcome(status=status))
+    assert store.is_done(KEY) is done
+    assert store.is_done(OTHER) is False
+
+
+DUPLICATE_CASES = [
+    ("same id and hash", "sales", "<a@b>", "h1", True),
+    ("other hash", "sales", "<a@b>", "h2", False),
+    ("other id", "sales", "<c@d>", "h1", False),
+    ("other account", "support", "<a@b>", "h1", False),
+    ("empty id", "sales", "", "h1", False),
+]
+
+
+@pytest.mark.parametrize(("account", "message_id", "content_hash", "found"), [c[1:] for c in DUPLICATE_CASES],
+                         ids=[c[0] for c in DUPLICATE_CASES])  # fmt: skip
+def test_find_duplicate(store: Store, account: str, message_id: str, content_hash: str, found: bool) -> None:
+    store.record(outcome(), content_hash="h1")
+    assert store.find_duplicate(account, message_id, content_hash) == (KEY if found else None)
+
+
+def test_find_duplicate_ignores_failed(store: Store) -> None:
+    store.record_failure(KEY, "boom", message_id="<a@b>")
+    assert store.find_duplicate("sales", "<a@b>", "") is None
+
+
+def test_record_failure_counts_then_record_keeps_attempts(store: Store) -> None:
+    assert store.attempts(KEY) == 0
+    assert [store.record_failure(KEY, f"error {n}", sender="s@x") for n in range(3)] == [1, 2, 3]
+    row = store.get(KEY)
+    assert row is not None and (row["status"], row["error"], row["sender"]) == ("failed", "error 2", "s@x")
+    store.record(outcome(status="quarantined"))
+    row = store.get(KEY)
+    assert row is not None and (row["status"], row["attempts"], row["error"]) == ("quarantined", 3, "")
+    assert store.counts() == {"quarantined": 1}
+
+
+def test_counts_and_messages_newest_first(store: Store) -> None:
+    store.record(outcome(KEY))
+    store.record(outcome(OTHER, status="skipped"))
+    store.record_failure(MessageKey("support", "INBOX", 1, 1), "boom")
+    assert store.counts() == {"drafted": 1, "skipped": 1, "failed": 1}
+    assert store.counts("sales") == {"drafted": 1, "skipped": 1}
+    assert [r["uid"] for r in store.messages("sales")] == [OTHER.uid, KEY.uid]
+    assert len(store.messages(limit=2)) == 2
+
+
+CHECKPOINT_CASES = [([10], 10), ([10, 5], 10), ([10, 20], 20), ([3, 3, 2, 7], 7)]
+
+
+@pytest.mark.parametrize(("uids", "expected"), CHECKPOINT_CASES, ids=[str(c[0]) for c in CHECKPOINT_CASES])
+def test_checkpoint_never_moves_back(store: Store, uids: list[int], expected: int) -> None:
+    assert store.checkpoint("sales", "INBOX", 7) == 0
+    for uid in uids:
+        store.set_checkpoint("sales", "INBOX", 7, uid)
+    assert store.checkpoint("sales", "INBOX", 7) == expected
+    assert store.checkpoint("sales", "INBOX", 8) == 0  # another UIDVALIDITY starts over
+
+
+def test_mailbox_state(store: Store) -> None:
+    store.set_mailbox_state("sales", "ok", backlog=4, polled=True)
+    store.set_mailbox_state("sales", "unreachable", error="connection refused")
+    (state,) = store.mailbox_states()
+    assert (state["state"], state["last_error"], state["backlog"]) == ("unreachable", "connection refused", 4)
+    assert isinstance(state["last_poll"], dt.datetime)
+
+
+CUSTOMER_CASES = [
+    # (checklists in order, changes expected, high risk expected)
+    ("first inquiry", [{"quantity": 500}], 0, False),
+    ("same values", [{"quantity": 500}, {"quantity": 500}], 0, False),
+    ("new item is no change", [{"quantity": 500}, {"quantity": 500, "lead_time": 30}], 0, False),
+    ("missing item is no change", [{"quantity": 500}, {"quantity": None}], 0, False),
+    ("one change", [{"quantity": 500}, {"quantity": 800}], 1, False),
+    ("two changes over three", [{"quantity": 500}, {"quantity": 800}, {"quantity": 500}], 2, True),
+    ("two items at once", [{"quantity": 5, "lead_time": 30}, {"quantity": 8, "lead_time": 20}], 2, True),
+    ("text case ignored", [{"destination": "Hamburg"}, {"destination": " hamburg "}], 0, False),
+]
+
+
+@pytest.mark.parametrize(("checklists", "changes", "risky"), [c[1:] for c in CUSTOMER_CASES],
+                         ids=[c[0] for c in CUSTOMER_CASES])  # fmt: skip
+def test_customer_change_counting(store: Store, checklists: list[dict], changes: int, risky: bool) -> None:
+    for values in checklists:
+        as_json = {k: None if v is None else finding(k, v).as_json() for k, v in values.items()}
+        row = store.update_customer("Buyer@Example.COM", as_json, len(values), "B", is_order=False)
+    assert (row["change_count"], row["high_change_risk"]) == (changes, risky)
+    assert row["high_change_risk"] is (changes >= HIGH_CHANGE_RISK_AT)
+    assert (row["address"], row["domain"], row["inquiries"]) == ("buyer@example.com", "example.com", len(checklists))
+    assert store.customer("buyer@EXAMPLE.com") == row
+    assert row["last_order_checklist"] is None
+
+
+def test_customer_order_checklist(store: Store) -> None:
+    assert store.customer("x@y.z") is None
+    row = store.update_customer("x@y.z", {"quantity": {"value": 1}}, 1, None, is_order=True)
+    assert row["last_order_checklist"] == {"quantity": {"value": 1}}
+
+
+def test_concurrent_updates_lose_nothing(store: Store) -> None:
+    def work(n: int) -> None:
+        for i in range(5):
+            store.update_customer("c@x.y", {"quantity": {"value": 1}}, 1, None, is_order=False)
+            store.record_failure(KEY, f"{n}.{i}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.attempts(KEY) == 20
+    assert (store.customer("c@x.y") or {})["inquiries"] == 20
+
+
+def test_ping_unreachable_server() -> None:
+    store = Store("postgresql+psycopg://postgres:secret@127.0.0.1:1/x?connect_timeout=2")
+    try:
+        with pytest.raises(TransientError, match=r"database unreachable at .*\*\*\*@127.0.0.1:1/x") as err:
+            store.ping()
+        assert "secret" not in str(err.value) and isinstance(err.value.__cause__, sa.exc.OperationalError)
+        assert "***" in store.url_for_display
+    finally:
+        store.dispose()
+
+
+def test_ping_sqlite_not_upgraded(tmp_path: Path) -> None:
+    missing = Store(f"sqlite:///{tmp_path / 'none.sqlite3'}")
+    with pytest.raises(ConfigError, match="inquiry-triage db upgrade"):
+        missing.ping()
+    assert not (tmp_path / "none.sqlite3").exists()  # ping creates nothing
+    (tmp_path / "empty.sqlite3").touch()
+    with pytest.raises(ConfigError, match="not 0001"):
+        Store(f"sqlite:///{tmp_path / 'empty.sqlite3'}").ping()
+
+
+def test_upgrade_creates_sqlite_folder(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a' / 'b' / 'triage.sqlite3'}")
+    store.upgrade()
+    store.ping()
+    store.dispose()
