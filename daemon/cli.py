@@ -76,11 +76,11 @@ def _store(cfg: config_mod.Config, upgrade: bool = True) -> Any:
     return store
 
 
-def _kit(cfg: config_mod.Config, quiet: bool = False) -> Any:
+def _kit(cfg: config_mod.Config, quiet: bool = False, drafts: bool = True) -> Any:
     from daemon.toolkit import load_toolkit
 
     identity = next((m.identity for m in cfg.mailboxes if m.identity), None)
-    return load_toolkit(cfg, identity=identity, quiet=quiet)
+    return load_toolkit(cfg, identity=identity, quiet=quiet, drafts=drafts)
 
 
 @main.command()
@@ -99,8 +99,9 @@ def run(ctx: click.Context, once: bool) -> None:
     mailboxes = _mailboxes(cfg)
     if not mailboxes:
         raise config_mod.ConfigError(f"{cfg.source}: no [[mailboxes]] configured; add one (see deploy/config.example.toml)")
+    watch = tuple(cfg.path(p) for p in (cfg.rules.overlay, cfg.seller.profile) if p is not None)
     daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg), cfg.daemon.interval_seconds,
-                    cfg.daemon.max_attempts, cfg.daemon.max_message_bytes)
+                    cfg.daemon.max_attempts, cfg.daemon.max_message_bytes, watch)
     if once:
         for m in mailboxes:
             log.info(m.describe())
@@ -124,14 +125,14 @@ def explain(ctx: click.Context, source: Any, as_json: bool) -> None:
     from daemon.pipeline import analyse
 
     cfg = _config(ctx)
-    kit = _kit(cfg, quiet=True)
+    kit = _kit(cfg, quiet=True, drafts=False)
     raw = RawMessage(MessageKey("explain", "-", 0, 0), source.read())
     parsed, assessment = analyse(raw, kit)
     if as_json:
         click.echo(json.dumps(to_json(parsed, assessment, kit.rules_version), ensure_ascii=False, default=str))
         return
     labels = {item: kit.labels.label(item, "en") for item in kit.labels.items}
-    render(Console(), parsed, assessment, labels)
+    render(Console(width=max(Console().width, 120)), parsed, assessment, labels)
 
 
 @main.command()
@@ -219,7 +220,7 @@ def eval_cmd(ctx: click.Context, corpus: Path, as_json: bool) -> None:
     from daemon.evaluate import evaluate, load_corpus
 
     cfg = _config(ctx)
-    kit = _kit(cfg, quiet=True)
+    kit = _kit(cfg, quiet=True, drafts=False)
     result = evaluate(load_corpus(corpus), kit)
     if as_json:
         result.pop("errors")

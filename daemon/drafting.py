@@ -41,7 +41,10 @@ _RE_PREFIX = regex.compile(
 )
 _CONTROL = regex.compile(r"[\p{Cc}\p{Zl}\p{Zp}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
 _MSG_ID = regex.compile(r"<[^<>\s\p{Cc}]+@[^<>\s\p{Cc}]+>")
-_POLICY = email.policy.SMTP.clone(max_line_length=78)
+_POLICY = email.policy.SMTP.clone(max_line_length=78)  # bodies are encoded with 78-character lines
+# Headers are written unfolded (RFC 5322 allows 998): CPython's folder breaks some subjects right after "Subject:",
+# which readers then unfold into a leading space.
+_OUTPUT_POLICY = email.policy.SMTP.clone(max_line_length=998)
 # Small per-language strings the drafting code itself writes (everything else lives in the templates).
 _STRINGS: dict[str, dict[str, str]] = {
     "en": {"wrote": "On {when}, {who} wrote:", "wrote_nodate": "{who} wrote:", "buyer": "the buyer",
@@ -64,7 +67,7 @@ def header_text(value: str) -> str:
 
 def reply_subject(subject: str, lang: str = "en") -> str:
     """`Re: <subject>` with earlier reply prefixes (Re:, RE:, AW:, 回复:) folded into one; one safe line."""
-    base = _RE_PREFIX.sub("", header_text(subject)).strip()
+    base = _RE_PREFIX.sub("", header_text(subject)).strip()[:900]
     return f"Re: {base or _STRINGS.get(lang, _STRINGS['en'])['fallback_subject']}"
 
 
@@ -164,11 +167,11 @@ def value_text(finding: dict[str, Any] | None, lang: str) -> str:
     if isinstance(value, str) and value.strip():
         return header_text(value)
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ("、" if lang == "zh" else ", ").join(str(v) for v in value)
     if isinstance(value, dict):
         if "amount" in value and "currency" in value:
             amount = value["amount"]
-            return f"{value['currency']} {amount:.2f} {s['per_unit']}" if isinstance(amount, (int, float)) else evidence
+            return f"{value['currency']} {_money(amount, lang)} {s['per_unit']}" if isinstance(amount, (int, float)) else evidence
         if "amount" in value and "unit" in value and isinstance(value["amount"], (int, float)):
             if value.get("container"):
                 return f"{_number(value['amount'], lang)} x {value['unit']}"
@@ -190,24 +193,25 @@ def _quantity(assessment: Assessment) -> float | None:
     return None
 
 
-def _money(amount: float) -> str:
-    return f"{amount:.2f}"
+def _money(amount: float, lang: str = "en") -> str:
+    text = f"{amount:.2f}"
+    return text.replace(".", ",") if lang == "es" else text
 
 
-def _product_view(p: Product, qty: float | None, currency: str) -> dict[str, Any]:
+def _product_view(p: Product, qty: float | None, currency: str, lang: str) -> dict[str, Any]:
     band = p.band(qty)
     currency = p.currency or currency
     return {
-        "name": p.name,
+        "name": p.label(lang),
         "model": p.models[0] if p.models else "",
         "moq": p.moq,
         "lead_time_days": p.lead_time_days,
-        "material": p.material or "",
+        "material": p.material_in(lang),
         "certifications": list(p.certifications),
         "currency": currency,
         "price_min": band.min if band else None,
         "price_max": band.max if band else None,
-        "price_text": f"{currency} {_money(band.min)}-{_money(band.max)}" if band else placeholder("unit price"),
+        "price_text": f"{currency} {_money(band.min, lang)}-{_money(band.max, lang)}" if band else placeholder("unit price"),
     }
 
 
@@ -231,9 +235,9 @@ class Drafter:
         matched = self.seller.match(" ".join((msg.subject, msg.text, msg.form)))
         qty = _quantity(a)
         shown = matched[:3] if matched or a.action != "catalogue_reply" else self.seller.products
-        products = [_product_view(p, qty, catalogue.currency) for p in shown]
+        products = [_product_view(p, qty, catalogue.currency, lang) for p in shown]
         specs = a.checklist.get("specs")
-        product_name = matched[0].name if matched else (value_text(specs.as_json(), lang) if specs else "")
+        product_name = matched[0].label(lang) if matched else (value_text(specs.as_json(), lang) if specs else "")
         confirmed = [
             {"id": item, "label": self.labels.label(item, lang), "value": value_text(f.as_json(), lang)}
             for item, f in a.checklist.items
@@ -262,7 +266,7 @@ class Drafter:
             "questions": [self.labels.question(i, lang, product_name or "") for i in a.questions],
             "fast_track": a.follow_up_mode == "fast_track",
             "sample": {
-                "fee": f"{catalogue.currency} {_money(fee)}" if fee is not None else placeholder("sample fee"),
+                "fee": f"{catalogue.currency} {_money(fee, lang)}" if fee is not None else placeholder("sample fee"),
                 "form_file": _STRINGS[lang]["form_file"],
             },
             "order": {
@@ -333,7 +337,7 @@ class Drafter:
         if to:
             em["To"] = Address(display_name=ctx["buyer"]["name"], addr_spec=to)
         em["Subject"] = subject
-        em["Date"] = email.utils.format_datetime(now or dt.datetime.now(dt.timezone.utc))
+        em["Date"] = email.utils.format_datetime(now or dt.datetime.now(dt.UTC))
         em["Message-ID"] = message_id
         parent = _MSG_ID.search(msg.message_id or "")
         if parent:
@@ -349,7 +353,7 @@ class Drafter:
                 em.add_attachment(data.decode("utf-8"), subtype=subtype, charset="utf-8", filename=filename)
             else:
                 em.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-        return Draft(msg.key, message_id, a.action, to, subject, em.as_bytes())
+        return Draft(msg.key, message_id, a.action, to, subject, em.as_bytes(policy=_OUTPUT_POLICY))
 
 
 def _with_quote(text: str, html: str, msg: ParsedMessage, lang: str = "en") -> tuple[str, str]:
@@ -367,7 +371,7 @@ def _with_quote(text: str, html: str, msg: ParsedMessage, lang: str = "en") -> t
         '<p>{}</p>\n<blockquote style="margin:0 0 0 .8ex;border-left:1px solid #ccc;padding-left:1ex">{}</blockquote>\n'
     ).format(header, body)
     if "</body>" in html:
-        html = html.replace("</body>", block + "</body>", 1)
+        html = html.replace("</body>", str(block) + "</body>", 1)
     else:
-        html = html + block
+        html = html + str(block)
     return text, html

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from daemon.assess import History, assess
+from daemon.assess import History, assess, tags_for
 from daemon.errors import MessageError, TransientError
 from daemon.mailboxes.base import Mailbox
 from daemon.model import Assessment, Outcome, ParsedMessage, RawMessage
@@ -51,13 +51,6 @@ def _skip_reason(parsed: ParsedMessage, kit: Toolkit) -> str:
     return ""
 
 
-def tags_for(a: Assessment) -> list[str]:
-    if a.action == "none":
-        return ["$Triage_NoReply"]
-    tags = [f"$Priority_{(a.priority or 'none').title()}", f"$Tier_{a.tier}", f"$Mode_{(a.follow_up_mode or 'none').title().replace('_', '')}"]
-    return tags
-
-
 def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_bytes: int = 25_000_000) -> Outcome:
     """Process one fetched message to its end: a recorded outcome (drafted, skipped) or a MessageError."""
     if len(raw.data) > max_bytes:
@@ -75,6 +68,7 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
     if skip:
         outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=skip, assessment=assessment)
     else:
+        assert kit.drafter is not None, "the daemon loads its toolkit with drafts"
         draft = kit.drafter.draft(parsed, assessment, kit.rules_version)
         if draft is None:
             reason = dict(assessment.reasons).get("action", "no reply")
@@ -84,7 +78,7 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
                 mailbox.save_draft(draft)
             outcome = Outcome(raw.key, parsed.message_id, "drafted", assessment.action, assessment=assessment, draft=draft)
     if mailbox.tags_supported:
-        mailbox.tag(raw.key, tags_for(assessment))
+        mailbox.tag(raw.key, tags_for(assessment, kit.decisions))
     store.record(
         outcome, sender=parsed.from_addr, subject=parsed.subject, language=parsed.language,
         rules_version=kit.rules_version, content_hash=parsed.content_hash,

@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -22,7 +23,8 @@ class Daemon:
     """Runs every mailbox on its own interval job; one mailbox down never stops the others."""
 
     def __init__(self, mailboxes: list[Mailbox], store: Store, kit: KitRef, reload: Callable[[], Toolkit],
-                 interval: int = 60, max_attempts: int = 3, max_bytes: int = 25_000_000):
+                 interval: int = 60, max_attempts: int = 3, max_bytes: int = 25_000_000,
+                 watch: tuple[Path, ...] = ()):
         self.mailboxes = mailboxes
         self.store = store
         self.kit = kit
@@ -32,9 +34,13 @@ class Daemon:
         self.max_bytes = max_bytes
         self.stop = threading.Event()
         self._signals = 0
+        self.watch = watch
+        self._fingerprint = fingerprint(watch)
+        self._reload_lock = threading.Lock()
 
     def poll(self, mailbox: Mailbox) -> RunStats | None:
         """One pass over a mailbox; errors are logged and recorded, never raised into the scheduler."""
+        self.reload_if_changed()
         try:
             mailbox.open()
             stats = run_mailbox(mailbox, self.kit, self.store, self.max_attempts, self.max_bytes, self.stop)
@@ -54,11 +60,19 @@ class Daemon:
         return [self.poll(m) for m in self.mailboxes]
 
     def reload(self) -> None:
-        try:
-            self.kit.set(self.reload_kit())
-            log.info("Reloaded rules, templates and seller profile")
-        except TriageError as e:
-            log.error("Reload failed, keeping the previous rules and templates: %s", e)
+        with self._reload_lock:
+            self._fingerprint = fingerprint(self.watch)
+            try:
+                self.kit.set(self.reload_kit())
+                log.info("Reloaded rules, templates and seller profile")
+            except TriageError as e:
+                log.error("Reload failed, keeping the previous rules and templates: %s", e)
+
+    def reload_if_changed(self) -> None:
+        """Reload when a file of the rules overlay or the seller profile changed since the last load."""
+        if self.watch and fingerprint(self.watch) != self._fingerprint:
+            log.info("Rules overlay or seller profile changed on disk")
+            self.reload()
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
@@ -86,6 +100,20 @@ class Daemon:
         finally:
             scheduler.shutdown(wait=True)
             log.info("Stopped")
+
+
+def fingerprint(paths: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime_ns, size) of every file under the watched paths."""
+    out = []
+    for root in paths:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            out.append((str(f), st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
 def _now():  # noqa: ANN202

@@ -37,7 +37,7 @@ class PriceBand(_Strict):
     max: float
 
 
-_RATING = regex.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(w|kw|wh|kwh|ah|v)(?![a-z])", regex.I)
+_RATING = regex.compile(r"(?<![0-9A-Za-z.])(\d+(?:\.\d+)?)\s*(w|kw|wh|kwh|ah|v)(?![a-z])", regex.I)
 
 
 def ratings_in(text: str) -> set[tuple[str, str]]:
@@ -47,6 +47,7 @@ def ratings_in(text: str) -> set[tuple[str, str]]:
 
 class Product(_Strict):
     name: str
+    names: dict[str, str] = {}  # the name in other languages, e.g. {zh = "...", es = "..."}
     models: list[str] = []
     keywords: list[str] = []
     ratings: list[str] = []  # e.g. ["150W"]: a text that names another rating of the same unit is not this product
@@ -54,8 +55,15 @@ class Product(_Strict):
     moq: int | None = None
     lead_time_days: int | None = None
     material: str | None = None
+    materials: dict[str, str] = {}  # the standard material in other languages
     certifications: list[str] = []
     prices: list[PriceBand] = []
+
+    def label(self, lang: str) -> str:
+        return self.names.get(lang) or self.name
+
+    def material_in(self, lang: str) -> str:
+        return self.materials.get(lang) or self.material or ""
 
     def band(self, quantity: float | None) -> PriceBand | None:
         if not self.prices:

@@ -27,15 +27,15 @@ class Toolkit:
     decisions: Decisions
     labels: Labels
     seller: Seller
-    drafter: Drafter
+    drafter: Drafter | None
 
     @property
     def rules_version(self) -> str:
         return self.extractor.version
 
 
-def load_toolkit(cfg: Config, identity: str | None = None, quiet: bool = False) -> Toolkit:
-    """Load and compile everything; raise RulesError (naming file and key) on any problem."""
+def load_toolkit(cfg: Config, identity: str | None = None, quiet: bool = False, drafts: bool = True) -> Toolkit:
+    """Load and compile everything (templates only with `drafts`); raise RulesError naming file and key."""
     shipped = rules_mod.shipped_dir()
     overlay = cfg.path(cfg.rules.overlay) if cfg.rules.overlay else None
     ruleset = rules_mod.load(overlay=overlay)
@@ -47,10 +47,12 @@ def load_toolkit(cfg: Config, identity: str | None = None, quiet: bool = False) 
     platforms = Platforms.load(platforms_file)
     decisions = Decisions.load(decisions_file)
     labels = load_labels(shipped)
-    folders = [p for p in (overlay / "templates" if overlay else None, templates_dir()) if p is not None and Path(p).is_dir()]
-    env = make_environment(folders)
-    check_templates(env)
-    drafter = Drafter(seller, labels, env, identity)
+    drafter = None
+    if drafts:
+        folders = [p for p in (overlay / "templates" if overlay else None, templates_dir()) if p is not None and p.is_dir()]
+        env = make_environment(folders)
+        check_templates(env)
+        drafter = Drafter(seller, labels, env, identity)
     if not quiet:
         log.info(
             "Loaded %d rules from %d files (%s), rules version %s",

@@ -94,13 +94,16 @@ class Extractor:
         for name in ("sample_requested", "is_order", "declines_to_clarify"):
             if name in fired:
                 out.append(fired[name])
+            elif name == "sample_requested" and items["sample"] is not None:
+                out.append(Signal(name, items["sample"].rule, f"the buyer states a sample need: {items['sample'].evidence!r}"))
         price_only = self._price_only(msg, fired, ident, items)
         if price_only is not None:
             out.append(price_only)
         return out
 
     def _invalid(self, msg: ParsedMessage, fired: dict[str, Signal], items: dict[str, Finding | None]) -> Signal | None:
-        concrete = sum(1 for i in ("specs", "quantity", "lead_time", "material", "target_price") if items[i] is not None)
+        """Spam and scams: lure wording, risky attachments on an order, look-alike links, mass-mailed generic asks."""
+        concrete = _concrete(items, ("specs", "quantity", "lead_time", "material", "target_price", "customization"))
         if "lure" in fired and concrete <= 1:
             return Signal("invalid", fired["lure"].rule, f"scam or phishing wording: {fired['lure'].reason}")
         risky = [a.filename for a in msg.attachments if _RISKY_ATTACHMENT.search(a.filename or "")]
@@ -109,11 +112,20 @@ class Extractor:
         look_alike = self._look_alike(msg)
         if look_alike:
             return Signal("invalid", "INVALID_LOOK_ALIKE_LINK", f"a link points to a look-alike of our domain ({look_alike})")
-        if "generic_greeting" in fired and items["specs"] is None and items["quantity"] is None and (
-            len(msg.to) + len(msg.cc) >= 5 or (msg.links and concrete == 0 and items["company"] is None)
-        ):
-            return Signal("invalid", "INVALID_MASS_GENERIC", "generic greeting, no product named, mass-mailed or link-only")
+        if concrete == 0 and "generic_interest" in fired:
+            return Signal("invalid", fired["generic_interest"].rule,
+                          f"mass-mailed generic inquiry naming no product ({fired['generic_interest'].reason})")
+        if concrete == 0 and "generic_greeting" in fired and (len(msg.to) + len(msg.cc) >= 5 or self._reply_to_mismatch(msg)):
+            return Signal("invalid", "INVALID_MASS_GENERIC", "generic greeting, no product named, mass-mailed or replies diverted to free mail")
         return None
+
+    def _reply_to_mismatch(self, msg: ParsedMessage) -> bool:
+        """Replies diverted from a corporate sender to a free-mail address, a common scam pattern."""
+        if not msg.reply_to or msg.reply_to == msg.from_addr:
+            return False
+        return self.identity.is_freemail(msg.reply_to.rpartition("@")[2]) and not self.identity.is_freemail(
+            msg.from_addr.rpartition("@")[2]
+        )
 
     def _look_alike(self, msg: ParsedMessage) -> str:
         for link in msg.links:
@@ -125,12 +137,14 @@ class Extractor:
         return ""
 
     def _price_only(self, msg: ParsedMessage, fired: dict[str, Signal], ident: Identity, items: dict[str, Finding | None]) -> Signal | None:
-        concrete = sum(1 for i in ("specs", "quantity", "lead_time", "certification", "material", "customization") if items[i] is not None)
-        if concrete > 1:
+        """Only a price, price list or catalogue is asked: no two concrete requirements stated."""
+        if _concrete(items, tuple(i for i in ITEM_IDS if i not in ("company", "contact", "sample"))) > 1:
             return None
         if "price_only" in fired:
             return fired["price_only"]
-        if ident.freemail and items["company"] is None and concrete == 0 and "generic_greeting" in fired:
+        if "generic_interest" in fired:
+            return Signal("price_only", fired["generic_interest"].rule, "generic interest in our products, nothing concrete")
+        if ident.freemail and items["company"] is None and "generic_greeting" in fired:
             return Signal("price_only", "PRICE_ONLY_ANONYMOUS_GENERIC", "free-mail sender, no company, generic greeting, no product named")
         return None
 
@@ -159,6 +173,10 @@ class Extractor:
         add(repeat, w.repeat_customer, "repeat customer")
         level = "high" if score >= w.high_min else "medium" if score >= w.medium_min else "low"
         return level, reasons
+
+
+def _concrete(items: dict[str, Finding | None], names: tuple[str, ...]) -> int:
+    return sum(1 for i in names if items.get(i) is not None)
 
 
 def _auto_reply(msg: ParsedMessage) -> Signal | None:

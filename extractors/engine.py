@@ -22,7 +22,7 @@ from extractors.normalise import NORMALISERS, Context
 from extractors.rules import Grammar, Rule, RuleSet
 from extractors.tokenize import blank
 
-_SENTENCE_END = regex.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+|(?<=\S)\s{3,}")
+_SENTENCE_END = regex.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+|(?<=\S)\s{3,}|(?<=[a-z0-9)][.!?])(?=[A-Z¿])")
 _DEFAULT_GRAMMAR = Grammar()
 
 
@@ -34,6 +34,7 @@ class Hit:
     part: str
     start: int
     end: int
+    match_start: int = -1  # where the whole match begins (a regex's `v` group may start later)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +59,18 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
+def _edge(word: str) -> str:
+    """A word with boundary checks on its Latin or digit edges only (Han text has no spaces between words)."""
+    left = "" if not regex.match(r"[\p{L}\p{N}]", word[0]) or regex.match(r"\p{Han}", word[0]) else r"(?<![\p{L}\p{N}])"
+    right = "" if not regex.match(r"[\p{L}\p{N}]", word[-1]) or regex.match(r"\p{Han}", word[-1]) else r"(?![\p{L}\p{N}])"
+    return left + regex.escape(word) + right
+
+
 def _compile_terms(terms: Iterable[str]) -> regex.Pattern[str] | None:
     words = sorted({t.lower() for t in terms if t}, key=len, reverse=True)
     if not words:
         return None
-    alternatives = "|".join(regex.escape(w) for w in words)
-    return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{alternatives})(?![\p{{L}}\p{{N}}])", regex.I)
+    return regex.compile("(?:" + "|".join(_edge(w) for w in words) + ")", regex.I)
 
 
 class LanguageEngine:
@@ -132,7 +139,7 @@ class LanguageEngine:
             if part in rule.parts:
                 for m in safe_regex.finditer(pattern, text):
                     group = "v" if "v" in pattern.groupindex and m.group("v") is not None else 0
-                    out.append(Hit(rule, part, m.start(group), m.end(group)))
+                    out.append(Hit(rule, part, m.start(group), m.end(group), m.start()))
         return out
 
     def is_question(self, sentence: str) -> bool:
@@ -193,7 +200,8 @@ def _check(eng: LanguageEngine, hit: Hit, text: str, sentences: list[tuple[int, 
     low = sentence.lower()
     if rule.in_question == "reject" and eng.is_question(sentence):
         return None, "in a question"
-    if rule.negation == "reject" and eng.is_negated(text[a : hit.start].lower()):
+    before = text[a : hit.match_start if hit.match_start >= 0 else hit.start].lower()
+    if rule.negation == "reject" and eng.is_negated(before):
         return None, "negated"
     if rule.near and not any(w.lower() in low for w in rule.near):
         return None, "no required context word"

@@ -14,7 +14,7 @@ from extractors.rules import RuleSet
 _WEBSITE = regex.compile(r"(?<![@\w.])(?:https?://)?(?:www\.)(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|https?://(?P<domain2>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})", regex.I)
 _EMAIL = regex.compile(r"[\w.+-]{1,64}@(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})")
 _PHONE_LABELLED = regex.compile(
-    r"(?:tel|phone|mobile|mob|cell|whats\s?app|fax|direct|office|contact|电话|手机|座机|tel[eé]fono|celular|móvil|m)\b\.?\s*[:：.]?\s*"
+    r"(?:telephone(?:\s+number)?|tel|phone(?:\s+number)?|mobile|mob|cell|whats\s?app|fax|direct|office|contact|电话|手机|座机|tel[eé]fono|celular|móvil|m)\b\.?\s*[:：.]?\s*"
     r"(?P<v>\+?[\d(][\d\s().\-/]{5,22}\d)",
     regex.I,
 )
@@ -59,8 +59,8 @@ class IdentityReader:
         self.freemail = {d.lower() for d in _terms(ruleset, "freemail")}
         titles = sorted(_terms(ruleset, "titles"), key=len, reverse=True)
         suffixes = sorted(_terms(ruleset, "company_suffixes"), key=len, reverse=True)
-        self.title = _alternation(titles, ascii_bounds=True)
-        self.suffix = _alternation(suffixes, ascii_bounds=True)
+        self.title = _alternation(titles)
+        self.suffix = _alternation(suffixes)
 
     def is_freemail(self, domain: str) -> bool:
         domain = domain.lower()
@@ -70,7 +70,7 @@ class IdentityReader:
         domain = msg.from_addr.rpartition("@")[2].lower()
         sig = msg.signature
         parts: Sequence[tuple[str, str]] = (("signature", sig), ("text", msg.text))
-        freemail = not domain or self.is_freemail(domain)
+        freemail = not domain or self.is_freemail(domain) or domain.endswith((".invalid", "localhost"))
         corporate = bool(domain) and not freemail and not msg.platform
         websites = [(m.group("domain") or m.group("domain2") or "").lower() for _, t in parts for m in _WEBSITE.finditer(t)]
         website_matches = bool(domain) and any(w == domain or w.endswith("." + domain) or domain.endswith("." + w) for w in websites)
@@ -80,6 +80,7 @@ class IdentityReader:
         return Identity(company, contact, corporate, website_matches, has_title, has_phone, stated, freemail)
 
     def _company(self, parts: Sequence[tuple[str, str]], corp_domain: str, websites: list[str]) -> Finding | None:
+        """A company name plus a website, or plus a corporate domain that the name recognisably matches."""
         if not corp_domain and not websites:
             return None
         for part, text in parts:
@@ -90,6 +91,8 @@ class IdentityReader:
                     name = line
                 elif m2 := _CN_COMPANY.search(line):
                     name = m2.group()
+                if name and not websites and not _name_matches_domain(name, corp_domain):
+                    continue
                 if name:
                     ref = corp_domain or websites[0]
                     start = line_m.start() + line_m.group().find(name)
@@ -122,11 +125,27 @@ class IdentityReader:
         )
 
 
-def _alternation(words: list[str], ascii_bounds: bool) -> regex.Pattern[str] | None:
+def _alternation(words: list[str]) -> regex.Pattern[str] | None:
+    """Whole-word alternation; short words (e.g. "AS", "PT", "Co") only in their exact case."""
     if not words:
         return None
-    alt = "|".join(regex.escape(w) for w in words)
-    return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{alt})(?![\p{{L}}])", regex.I)
+    long_words = "|".join(regex.escape(w) for w in words if len(w.strip(".")) > 3)
+    short_words = "|".join(regex.escape(w) for w in words if len(w.strip(".")) <= 3)
+    alternatives = [f"(?i:{long_words})" if long_words else "", f"(?-i:{short_words})" if short_words else ""]
+    alt = "|".join(a for a in alternatives if a)
+    return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{alt})(?![\p{{L}}])")
+
+
+def _name_matches_domain(name: str, domain: str) -> bool:
+    """A word of the company name (4+ letters, or its initials) appears in the domain; CJK names always match."""
+    if regex.search(r"\p{Han}", name):
+        return True
+    host = domain.lower().rsplit(".", 1)[0].replace("-", "").replace(".", "")
+    words = [w.lower() for w in regex.findall(r"[\p{L}]+", name)]
+    if any(len(w) >= 4 and w in host for w in words):
+        return True
+    initials = "".join(w[0] for w in words if w)
+    return len(initials) >= 2 and host.startswith(initials[:3]) or any(len(w) >= 3 and host.startswith(w) for w in words)
 
 
 def _phone(text: str) -> str | None:

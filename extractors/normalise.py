@@ -36,7 +36,7 @@ _MONTHS = {
 }
 _DURATION = regex.compile(
     r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|至|到)\s*(?P<b>\d{1,3}))?\s*"
-    r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?|semanas?|mes(?:es)?|天|日|周|星期|个月)",
+    r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?|semanas?|mes(?:es)?|个工作日|工作日|天|日|周|星期|个月)",
     regex.I,
 )
 _DAYS_PER = {"d": 1, "w": 7, "m": 30, "天": 1, "日": 1, "周": 7, "星": 7, "个": 30, "月": 30, "s": 7}
@@ -80,6 +80,24 @@ def parse_number(text: str) -> float | None:
     return value
 
 
+_ZH_AMOUNT = regex.compile(r"[一二两三四五六七八九十百千万]{1,8}")
+
+
+def _zh_amount(s: str) -> int:
+    """A Chinese numeral such as 两, 十二, 三千五百, 两万 -> its value (0 when it is not one)."""
+    total, section, digit = 0, 0, 0
+    for ch in s:
+        if ch in _CN_DIGITS and ch != "十":
+            digit = _CN_DIGITS[ch]
+        elif ch in ("十", "百", "千"):
+            section += (digit or 1) * {"十": 10, "百": 100, "千": 1000}[ch]
+            digit = 0
+        elif ch == "万":
+            total += (section + digit) * 10000
+            section, digit = 0, 0
+    return total + section + digit
+
+
 def _int_or_float(v: float) -> int | float:
     return int(v) if v == int(v) else v
 
@@ -91,7 +109,11 @@ def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
         return {"amount": int(c.group("n")), "unit": f"{c.group('size')}{kind or 'FT'}", "container": True}
     numbers = list(NUMBER.finditer(text))
     if not numbers:
-        return None
+        zh = _ZH_AMOUNT.search(text)
+        if zh is None or not (amount := _zh_amount(zh.group())):
+            return None
+        unit_m = _UNIT_WORDS.search(text[zh.end() :])
+        return {"amount": amount, "unit": unit_m.group("unit").lower() if unit_m else ""}
     first = parse_number(numbers[0].group())
     if first is None or first <= 0:
         return None
@@ -194,7 +216,7 @@ def duration(text: str, ctx: Context) -> dict[str, Any] | None:
     if m := _DURATION.search(text):
         unit = m["unit"].lower()
         per = 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
-        if unit.startswith(("working", "business")):
+        if unit.startswith(("working", "business")) or unit.endswith("工作日"):
             per = 1.4
         a = int(m["a"])
         b = int(m["b"]) if m["b"] else None

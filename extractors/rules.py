@@ -37,7 +37,7 @@ NORMALISERS = (
     "place",
 )
 # Signals that rules can feed; `invalid_*` hints are combined into `invalid` by the signal stage.
-SIGNAL_NAMES = SIGNAL_IDS + ("lure", "generic_greeting", "out_of_office", "platform_form")
+SIGNAL_NAMES = SIGNAL_IDS + ("lure", "generic_greeting", "generic_interest", "out_of_office", "platform_form")
 
 
 class _Strict(BaseModel):

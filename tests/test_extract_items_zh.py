@@ -10,6 +10,7 @@ from extractors.engine import Engine
 from extractors.rules import load
 
 LANG = "zh"
+DATE = dt.date(2025, 1, 15)
 
 CASES = [
     # specs

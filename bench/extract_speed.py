@@ -1,0 +1,87 @@
+"""Extraction speed: median time to extract the checklist from a typical 1.5 KB inquiry, on one core.
+
+Prints figures; not a pass/fail test. Target: <= 0.5 ms median (>= 2,000 inquiries/s) for extraction
+(rules + identity + signals on the parsed message). Parsing (MIME, charset, quote split) is shown separately.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from daemon import config  # noqa: E402
+from daemon.assess import assess  # noqa: E402
+from daemon.model import MessageKey, RawMessage  # noqa: E402
+from daemon.toolkit import load_toolkit  # noqa: E402
+from extractors.prepare import parse  # noqa: E402
+
+INQUIRY = b"""From: Katrin Vogel <k.vogel@nordlicht-handel.example>
+To: sales@brightway-power.example
+Subject: RFQ: LED flood light 150W, 2,000 pcs
+Date: Mon, 02 Nov 2026 09:00:00 +0100
+Message-ID: <bench-1@nordlicht-handel.example>
+Content-Type: text/plain; charset=utf-8
+
+Dear Brightway team,
+
+We are a lighting wholesaler in Hamburg supplying installers in Germany and Austria. For our warehouse
+and parking-lot projects we need LED flood lights as follows:
+
+- Model: 150W LED flood light, IP66, 5000K, 100-277V AC, die-cast aluminium housing
+- Quantity: 2,000 pcs for the first order, then about 12,000 pcs per year
+- Certification: CE and RoHS are required, ENEC preferred
+- Packaging: individual colour box, 10 pcs per export carton, palletized
+- Delivery: within 45 days after deposit, FOB Ningbo, by sea to Hamburg
+- Payment: T/T 30% deposit, 70% before shipment
+- Target price: USD 18.50/pc
+- Inspection: AQL 2.5 pre-shipment inspection, 5-year warranty
+- Private label with our logo on the housing and the box
+
+Please send your offer by 16 November. Could you also tell us the sample lead time?
+
+Best regards,
+
+Katrin Vogel
+Purchasing Manager
+Nordlicht Handel GmbH
+Billstrasse 118, 20539 Hamburg, Germany
+Phone: +49 40 66969 214
+www.nordlicht-handel.example
+"""
+
+
+def median_ms(fn, n: int) -> float:  # noqa: ANN001
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    kit = load_toolkit(config.embedded_default(), quiet=True, drafts=False)
+    raw = RawMessage(MessageKey("bench", "INBOX", 1, 1), INQUIRY)
+    parsed = parse(raw, kit.platforms)
+    for _ in range(50):
+        kit.extractor.extract(parsed)
+    n = 2000
+    body = len(parsed.text) + len(parsed.signature)
+    extract = median_ms(lambda: kit.extractor.extract(parsed), n)
+    rules_only = median_ms(lambda: kit.extractor.run_rules(parsed), n)
+    parse_ms = median_ms(lambda: parse(raw, kit.platforms), 500)
+    checklist = kit.extractor.extract(parsed)
+    decide = median_ms(lambda: assess(checklist, kit.decisions), n)
+    print(f"inquiry body: {body} characters, clarity {checklist.clarity}/18")
+    print(f"{'stage':<28}{'median ms':>10}{'per second':>12}")
+    for name, ms in (("extract (rules+identity)", extract), ("  of which rules engine", rules_only),
+                     ("assess (decisions)", decide), ("parse (MIME, quotes, lang)", parse_ms)):
+        print(f"{name:<28}{ms:>10.3f}{1000 / ms:>12.0f}")
+
+
+if __name__ == "__main__":
+    main()
