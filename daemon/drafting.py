@@ -37,7 +37,7 @@ ACTIONS = (
 FORM_TEMPLATE = "sample_confirmation_form.txt.j2"
 PLACEHOLDER = "[[{}]]"
 _RE_PREFIX = regex.compile(
-    r"^\s*(?:(?:re|aw|sv|vs|rv|ref|antw|r|fw|fwd|wg|rif|回复|回覆|答复|转发)\s*(?:\[\d+\])?\s*[:：]\s*)+", regex.I
+    r"^\s*(?:(?:re|aw|sv|vs|rv|ref|antw|r|rif|回复|回覆|答复)\s*(?:\[\d+\])?\s*[:：]\s*)+", regex.I
 )
 _CONTROL = regex.compile(r"[\p{Cc}\p{Zl}\p{Zp}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
 _MSG_ID = regex.compile(r"<[^<>\s\p{Cc}]+@[^<>\s\p{Cc}]+>")

@@ -34,6 +34,19 @@ class CJKTokenizer:
         return Doc(self.vocab, words=words, spaces=spaces)
 
 
+def _keep_cache_on(nlp: Language) -> Language:
+    """Drop the whitespace-only special cases (" ", "\\n", "\\t", "\\xa0") from spaCy's tokenizer.
+
+    They only say that such a span is one token, which it is anyway, but any special case sets a per-Doc flag
+    in spaCy's tokenizer after which no further word of that text enters its cache (spaCy issue #1250): every
+    multi-line text was re-tokenized from scratch (~0.5 ms for 1 KB instead of ~25 us). Tokens are unchanged.
+    """
+    rules = nlp.tokenizer.rules
+    if rules and any(not key.strip() for key in rules):
+        nlp.tokenizer.rules = {key: value for key, value in rules.items() if key.strip()}
+    return nlp
+
+
 @functools.lru_cache(maxsize=None)
 def blank(lang: str) -> Language:
     """A blank pipeline for the language (tokenizer only; nothing is downloaded)."""
@@ -41,4 +54,4 @@ def blank(lang: str) -> Language:
         nlp = spacy.blank("zh" if lang == "zh" else "xx")
         nlp.tokenizer = CJKTokenizer(nlp.vocab)
         return nlp
-    return spacy.blank(lang if lang in SPACY_LANGS else "xx")
+    return _keep_cache_on(spacy.blank(lang if lang in SPACY_LANGS else "xx"))
