@@ -63,7 +63,15 @@ def _config(ctx: click.Context) -> config_mod.Config:
 def _mailboxes(cfg: config_mod.Config) -> list[Any]:
     from daemon.mailboxes.maildir import MaildirMailbox
 
-    return [MaildirMailbox(m.name, cfg.path(m.path), cfg.path(m.drafts)) for m in cfg.mailboxes]
+    boxes: list[Any] = []
+    for m in cfg.mailboxes:
+        if m.kind == "maildir":
+            boxes.append(MaildirMailbox(m.name, cfg.path(m.path), cfg.path(m.drafts)))
+        else:
+            from daemon.mailboxes.imap import ImapMailbox
+
+            boxes.append(ImapMailbox(m, cfg))
+    return boxes
 
 
 def _store(cfg: config_mod.Config, upgrade: bool = True) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.engine import make_url
@@ -78,6 +78,61 @@ class MaildirMailboxConfig(_Strict):
     identity: str | None = None  # "Name <address>" the drafts come from; default: the seller profile's
 
 
+class OAuth2Config(_Strict):
+    """XOAUTH2: a token from a command, or a refresh-token flow for Google or Microsoft 365."""
+
+    provider: Literal["command", "google", "microsoft"]
+    token_command: list[str] | None = None  # prints an access token on stdout
+    client_id: str | None = None
+    client_secret_env: str | None = None
+    client_secret_file: Path | None = None
+    refresh_token_env: str | None = None
+    refresh_token_file: Path | None = None
+    tenant: str = "common"  # Microsoft 365 tenant
+    token_url: str | None = None  # override of the provider's token endpoint (tests, sovereign clouds)
+
+    @model_validator(mode="after")
+    def _complete(self) -> OAuth2Config:
+        if self.provider == "command" and not self.token_command:
+            raise ValueError("provider = \"command\" needs token_command = [\"program\", \"arg\", ...]")
+        if self.provider != "command":
+            if not self.client_id:
+                raise ValueError(f"provider = \"{self.provider}\" needs client_id")
+            if not (self.refresh_token_env or self.refresh_token_file):
+                raise ValueError("give the refresh token as refresh_token_env or refresh_token_file")
+        return self
+
+
+class ImapMailboxConfig(SecretRef):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    kind: Literal["imap"]
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)  # default: 993 for tls, 143 otherwise
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str
+    inbox: str = "INBOX"
+    drafts: str | None = None  # default: the special-use \Drafts folder
+    ca_file: Path | None = None
+    oauth2: OAuth2Config | None = None
+    identity: str | None = None
+    idle: bool = True  # use IDLE when the server offers it; else poll every [daemon] interval_seconds
+    idle_seconds: int = Field(default=540, ge=30, le=1740)  # re-issue IDLE at most every 9 minutes
+    backfill_days: int = Field(default=14, ge=0, le=3650)  # on first start, process mail this many days back
+    batch_size: int = Field(default=200, ge=1, le=5000)
+    tags: bool = True
+    timeout_seconds: int = Field(default=60, ge=5, le=600)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.security == "tls" else 143)
+
+    @model_validator(mode="after")
+    def _auth(self) -> ImapMailboxConfig:
+        if self.oauth2 is None and not (self.password_env or self.password_file):
+            raise ValueError("give the password as password_env or password_file (or configure [mailboxes.oauth2])")
+        return self
+
+
 class RulesConfig(_Strict):
     overlay: Path | None = None
 
@@ -99,7 +154,7 @@ class Config(_Strict):
     rules: RulesConfig = RulesConfig()
     seller: SellerConfig = SellerConfig()
     daemon: DaemonConfig = DaemonConfig()
-    mailboxes: list[MaildirMailboxConfig] = []
+    mailboxes: list[Annotated[MaildirMailboxConfig | ImapMailboxConfig, Field(discriminator="kind")]] = []
     base_dir: Path = Path(".")
     source: str = "embedded default"
 

@@ -17,7 +17,7 @@ from daemon.mailboxes.base import Mailbox
 from daemon.model import Assessment, Outcome, ParsedMessage, RawMessage
 from daemon.store import Store
 from daemon.toolkit import Toolkit
-from extractors.checklist import is_no_reply
+from extractors.checklist import is_no_reply, merge_thread
 from extractors.prepare import parse
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
         return outcome
     history = _history(store, parsed.from_addr)
     checklist = kit.extractor.extract(parsed, repeat_customer=history.has_order or history.previous_inquiries > 0)
+    thread_ids = (*parsed.references, parsed.in_reply_to) if parsed.in_reply_to or parsed.references else ()
+    checklist = merge_thread(checklist, store.thread_checklists(raw.key.account, thread_ids, parsed.from_addr))
     assessment = assess(checklist, kit.decisions, history)
     skip = _skip_reason(parsed, kit)
     if skip:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Sequence, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -287,6 +287,25 @@ class Store:
         with self._tx() as s:
             row = s.execute(query).first()
         return None if row is None else MessageKey(*row)
+
+    def thread_checklists(self, account: str, ids: Sequence[str], sender: str) -> list[dict[str, Any]]:
+        """Checklists (oldest first) of this sender's earlier messages in a thread: those whose Message-ID,
+        or whose reply draft's Message-ID, is among `ids` (the References and In-Reply-To of a new message)."""
+        ids = [i[:MESSAGE_ID_MAX] for i in ids if i]
+        if not ids or not sender:
+            return []
+        query = (
+            sa.select(Message.checklist)
+            .where(
+                Message.account == account,
+                Message.sender == sender,
+                Message.checklist.is_not(None),
+                sa.or_(Message.message_id.in_(ids), Message.draft_message_id.in_(ids)),
+            )
+            .order_by(Message.id)
+        )
+        with self._tx() as s:
+            return [row[0] for row in s.execute(query) if row[0]]
 
     def _upsert_message(
         self, key: MessageKey, values: dict[str, Any], keep_if_empty: tuple[str, ...]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import regex
 
@@ -173,6 +174,22 @@ class Extractor:
         add(repeat, w.repeat_customer, "repeat customer")
         level = "high" if score >= w.high_min else "medium" if score >= w.medium_min else "low"
         return level, reasons
+
+
+def merge_thread(checklist: Checklist, prior: list[dict[str, Any]]) -> Checklist:
+    """The checklist of a thread: what earlier buyer messages stated (oldest first) fills the items this message
+    leaves open; this message's own statements win. Inherited findings carry part="thread"."""
+    if not prior:
+        return checklist
+    inherited: dict[str, Finding] = {}
+    for old in prior:
+        for item, f in old.items():
+            if item in ITEM_IDS and isinstance(f, dict) and f.get("rule"):
+                span = f.get("span") or [0, 0]
+                inherited[item] = Finding(item, f.get("value"), str(f.get("evidence", "")), int(span[0]), int(span[1]),
+                                          str(f["rule"]), float(f.get("confidence", 0.5)), "thread")
+    items = tuple((item, f if f is not None else inherited.get(item)) for item, f in checklist.items)
+    return replace(checklist, items=items)
 
 
 def _concrete(items: dict[str, Finding | None], names: tuple[str, ...]) -> int:
