@@ -60,7 +60,8 @@ def _config(ctx: click.Context) -> config_mod.Config:
     return cfg
 
 
-def _mailboxes(cfg: config_mod.Config) -> list[Any]:
+def _mailboxes(cfg: config_mod.Config, store: Any = None) -> list[Any]:
+    """One mailbox object per [[mailboxes]] entry; IMAP ones keep their checkpoints in the store."""
     from daemon.mailboxes.maildir import MaildirMailbox
 
     boxes: list[Any] = []
@@ -70,7 +71,7 @@ def _mailboxes(cfg: config_mod.Config) -> list[Any]:
         else:
             from daemon.mailboxes.imap import ImapMailbox
 
-            boxes.append(ImapMailbox(m, cfg))
+            boxes.append(ImapMailbox(m, cfg, store))
     return boxes
 
 
@@ -104,7 +105,7 @@ def run(ctx: click.Context, once: bool) -> None:
     kit = _kit(cfg)
     store = _store(cfg)
     log.info("Store: %s", store.url_for_display)
-    mailboxes = _mailboxes(cfg)
+    mailboxes = _mailboxes(cfg, store)
     if not mailboxes:
         raise config_mod.ConfigError(f"{cfg.source}: no [[mailboxes]] configured; add one (see deploy/config.example.toml)")
     watch = tuple(cfg.path(p) for p in (cfg.rules.overlay, cfg.seller.profile) if p is not None)
@@ -129,7 +130,8 @@ def explain(ctx: click.Context, source: Any, as_json: bool) -> None:
 
     No side effects: nothing is stored or drafted.
     """
-    from daemon.explain import as_json as to_json, render
+    from daemon.explain import as_json as to_json
+    from daemon.explain import render
     from daemon.pipeline import analyse
 
     cfg = _config(ctx)

@@ -149,11 +149,20 @@ class DaemonConfig(_Strict):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class MetricsConfig(_Strict):
+    """The optional Prometheus /metrics and /healthz endpoint."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # loopback by default: the endpoint has no authentication
+    port: int = Field(default=9464, ge=1, le=65535)
+
+
 class Config(_Strict):
     store: StoreConfig = StoreConfig()
     rules: RulesConfig = RulesConfig()
     seller: SellerConfig = SellerConfig()
     daemon: DaemonConfig = DaemonConfig()
+    metrics: MetricsConfig = MetricsConfig()
     mailboxes: list[Annotated[MaildirMailboxConfig | ImapMailboxConfig, Field(discriminator="kind")]] = []
     base_dir: Path = Path(".")
     source: str = "embedded default"

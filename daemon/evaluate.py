@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-import datetime as dt
 
 from daemon.errors import ConfigError
 from daemon.model import ITEM_IDS, MessageKey, RawMessage
 from daemon.pipeline import analyse
 from daemon.toolkit import Toolkit
 
-_DATE = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
+_DATE = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def record_bytes(rec: dict[str, Any]) -> bytes:

@@ -23,7 +23,10 @@ from extractors.prepare import parse
 log = logging.getLogger(__name__)
 
 
-def analyse(raw: RawMessage, kit: Toolkit, history: History = History()) -> tuple[ParsedMessage, Assessment]:
+NO_HISTORY = History()
+
+
+def analyse(raw: RawMessage, kit: Toolkit, history: History = NO_HISTORY) -> tuple[ParsedMessage, Assessment]:
     """parse -> extract -> assess, with no side effects (used by `explain` and `eval` too)."""
     parsed = parse(raw, kit.platforms)
     checklist = kit.extractor.extract(parsed, repeat_customer=history.has_order or history.previous_inquiries > 0)
@@ -108,7 +111,7 @@ class RunStats:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
-def run_mailbox(mailbox: Mailbox, kit_ref: "KitRef", store: Store, max_attempts: int = 3,
+def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: int = 3,
                 max_bytes: int = 25_000_000, stop: threading.Event | None = None) -> RunStats:
     """Process every new message of one mailbox, oldest first; one bad message never blocks the rest."""
     stats = RunStats()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
+from daemon import seller as seller_mod
 from daemon.assess import Decisions
 from daemon.config import Config
 from daemon.drafting import Drafter, Labels, check_templates, load_labels, make_environment, templates_dir
 from daemon.seller import Seller
-from daemon import seller as seller_mod
 from extractors import rules as rules_mod
 from extractors.checklist import Extractor
 from extractors.platforms import Platforms

@@ -26,6 +26,7 @@ _AUTO_SUBJECT = regex.compile(
 )
 _BOUNCE_SENDER = regex.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|bounce[s]?)[@+]", regex.I)
 _NOREPLY = regex.compile(r"^(?:no-?reply|noreply|do-?not-?reply|donotreply)[\w.+-]{0,30}@", regex.I)
+_SCHEME = regex.compile(r"^https?://", regex.I)
 _LARGE_QTY = 1000
 
 
@@ -130,7 +131,7 @@ class Extractor:
 
     def _look_alike(self, msg: ParsedMessage) -> str:
         for link in msg.links:
-            host = regex.sub(r"^https?://", "", link, flags=regex.I).split("/")[0].split(":")[0].lower()
+            host = _SCHEME.sub("", link).split("/")[0].split(":")[0].lower()
             for own in self.own_domains:
                 stem = own.split(".")[0]
                 if len(stem) >= 4 and stem in host and not (host == own or host.endswith("." + own)):

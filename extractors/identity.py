@@ -32,6 +32,12 @@ _STATED_SIZE = regex.compile(
 )
 _CN_COMPANY = regex.compile(r"[\p{Han}（）()]{2,30}(?:有限公司|股份公司|集团|公司|商行|厂)")
 _VERIFIED = regex.compile(r"verified buyer|verified|已认证|认证买家", regex.I)
+_LINE = regex.compile(r"[^\n]{2,120}")
+_HAN = regex.compile(r"\p{Han}")
+_HAN_NAME = regex.compile(r"\p{Han}{2,4}")
+_LETTERS = regex.compile(r"[\p{L}]+")
+_SPACES = regex.compile(r"\s+")
+_CAPITALISED = regex.compile(r"[\p{Lu}][\p{L}.'-]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +90,10 @@ class IdentityReader:
         if not corp_domain and not websites:
             return None
         for part, text in parts:
-            for line_m in regex.finditer(r"[^\n]{2,120}", text):
+            for line_m in _LINE.finditer(text):
                 line = line_m.group().strip()
                 name = None
-                if self.suffix is not None and (m := self.suffix.search(line)) and len(line.split()) <= 12:
+                if self.suffix is not None and self.suffix.search(line) and len(line.split()) <= 12:
                     name = line
                 elif m2 := _CN_COMPANY.search(line):
                     name = m2.group()
@@ -106,7 +112,7 @@ class IdentityReader:
                 title_m, title_part, title_text = m, part, text
                 break
         phone = None
-        for part, text in parts:
+        for _part, text in parts:
             phone = _phone(text)
             if phone:
                 break
@@ -138,10 +144,10 @@ def _alternation(words: list[str]) -> regex.Pattern[str] | None:
 
 def _name_matches_domain(name: str, domain: str) -> bool:
     """A word of the company name (4+ letters, or its initials) appears in the domain; CJK names always match."""
-    if regex.search(r"\p{Han}", name):
+    if _HAN.search(name):
         return True
     host = domain.lower().rsplit(".", 1)[0].replace("-", "").replace(".", "")
-    words = [w.lower() for w in regex.findall(r"[\p{L}]+", name)]
+    words = [w.lower() for w in _LETTERS.findall(name)]
     if any(len(w) >= 4 and w in host for w in words):
         return True
     initials = "".join(w[0] for w in words if w)
@@ -163,10 +169,10 @@ def _person_name(display: str) -> str:
     display = display.strip().strip('"')
     if not display or "@" in display:
         return ""
-    if regex.fullmatch(r"\p{Han}{2,4}", display):
+    if _HAN_NAME.fullmatch(display):
         return display
-    words = [w for w in regex.split(r"\s+", display) if w]
-    if 2 <= len(words) <= 5 and all(regex.match(r"[\p{Lu}][\p{L}.'-]*$", w) or w.isupper() for w in words):
+    words = [w for w in _SPACES.split(display) if w]
+    if 2 <= len(words) <= 5 and all(_CAPITALISED.match(w) or w.isupper() for w in words):
         lowered = display.lower()
         if any(x in lowered for x in ("department", "team", "sales", "dept", "procurement", "purchasing", "support", "info", "admin", "service", "message")):
             return ""

@@ -52,6 +52,28 @@ _PERCENT = regex.compile(r"(?P<p>\d{1,3})\s*%")
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
 _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+|,\s*)?(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4})?", regex.I)
 
+# precompiled here: a pattern string passed to regex.search() is looked up in regex's cache on every call
+_ZH_DIGITS = regex.compile(r"[一二两三四五六七八九十]+(?=万|千|百)?")
+_GROUPED = regex.compile(r"\d{1,3}(?:[,.]\d{3})+")
+_RANGE_SEP = regex.compile(r"-|~|to|–|至|到")
+_PER_UNIT = regex.compile(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each)|per\s+\w+|each|单价|/个|/件|/套|por\s+unidad|c/u", regex.I)
+_PER_TOTAL = regex.compile(r"budget|total|presupuesto|预算|总", regex.I)
+_ZH_TENTHS = regex.compile(r"(\d)\s*成")
+_DIGIT = regex.compile(r"\d")
+_PAYMENT_METHODS = tuple(
+    (name, regex.compile(pattern, regex.I))
+    for name, pattern in (
+        ("T/T", r"\bT\s*/\s*T\b|\bTT\b|telegraphic|wire transfer|bank transfer|电汇|transferencia"),
+        ("L/C", r"\bL\s*/\s*C\b|\bLC\b|letter of credit|信用证|carta de cr[eé]dito"),
+        ("D/P", r"\bD\s*/\s*P\b"),
+        ("D/A", r"\bD\s*/\s*A\b"),
+        ("PayPal", r"paypal"),
+        ("Western Union", r"western union|西联"),
+        ("credit card", r"credit card|visa|master\s*card|tarjeta"),
+        ("O/A", r"\bO\s*/\s*A\b|open account|net\s*\d+"),
+    )
+)
+
 
 @dataclass(frozen=True)
 class Context:
@@ -65,12 +87,12 @@ class Context:
 def parse_number(text: str) -> float | None:
     m = NUMBER.search(text)
     if m is None:
-        zh = regex.search(r"[一二两三四五六七八九十]+(?=万|千|百)?", text)
+        zh = _ZH_DIGITS.search(text)
         if zh and zh.group() in _CN_DIGITS:
             return float(_CN_DIGITS[zh.group()])
         return None
     raw = m.group("num").replace(" ", "")
-    if regex.fullmatch(r"\d{1,3}(?:[,.]\d{3})+", raw):
+    if _GROUPED.fullmatch(raw):
         value = float(raw.replace(",", "").replace(".", ""))
     else:
         value = float(raw.replace(",", "."))
@@ -121,7 +143,7 @@ def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
     unit_m = _UNIT_WORDS.search(tail)
     unit = unit_m.group("unit").lower() if unit_m else ""
     value: dict[str, Any] = {"amount": _int_or_float(first), "unit": unit}
-    if len(numbers) >= 2 and regex.search(r"-|~|to|–|至|到", text[numbers[0].end() : numbers[1].start()]):
+    if len(numbers) >= 2 and _RANGE_SEP.search(text[numbers[0].end() : numbers[1].start()]):
         second = parse_number(numbers[1].group())
         if second is not None and second > first:
             value = {"min": _int_or_float(first), "max": _int_or_float(second), "amount": _int_or_float(second), "unit": unit}
@@ -244,13 +266,13 @@ def money(text: str, ctx: Context) -> dict[str, Any] | None:
     if cur:
         key = cur.group("cur").lower()
         value["currency"] = CURRENCIES.get(key, key.upper())
-    if len(numbers) >= 2 and regex.search(r"-|~|to|–|至|到", text[numbers[0].end() : numbers[1].start()]):
+    if len(numbers) >= 2 and _RANGE_SEP.search(text[numbers[0].end() : numbers[1].start()]):
         high = parse_number(numbers[1].group())
         if high and high > amount:
             value = {**value, "min": _int_or_float(amount), "max": _int_or_float(high)}
-    if regex.search(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each)|per\s+\w+|each|单价|/个|/件|/套|por\s+unidad|c/u", text, regex.I):
+    if _PER_UNIT.search(text):
         value["per"] = "unit"
-    elif regex.search(r"budget|total|presupuesto|预算|总", text, regex.I):
+    elif _PER_TOTAL.search(text):
         value["per"] = "total"
     return value
 
@@ -270,17 +292,8 @@ def incoterm(text: str, ctx: Context) -> dict[str, Any] | None:
 def payment(text: str, ctx: Context) -> dict[str, Any] | None:
     value: dict[str, Any] = {"terms": text.strip()}
     methods = []
-    for name, pat in (
-        ("T/T", r"\bT\s*/\s*T\b|\bTT\b|telegraphic|wire transfer|bank transfer|电汇|transferencia"),
-        ("L/C", r"\bL\s*/\s*C\b|\bLC\b|letter of credit|信用证|carta de cr[eé]dito"),
-        ("D/P", r"\bD\s*/\s*P\b"),
-        ("D/A", r"\bD\s*/\s*A\b"),
-        ("PayPal", r"paypal"),
-        ("Western Union", r"western union|西联"),
-        ("credit card", r"credit card|visa|master\s*card|tarjeta"),
-        ("O/A", r"\bO\s*/\s*A\b|open account|net\s*\d+"),
-    ):
-        if regex.search(pat, text, regex.I):
+    for name, pat in _PAYMENT_METHODS:
+        if pat.search(text):
             methods.append(name)
     if methods:
         value["methods"] = methods
@@ -288,9 +301,9 @@ def payment(text: str, ctx: Context) -> dict[str, Any] | None:
         p = int(pct["p"])
         if 0 < p <= 100:
             value["deposit_pct"] = p
-    elif m := regex.search(r"(\d)\s*成", text):
+    elif m := _ZH_TENTHS.search(text):
         value["deposit_pct"] = int(m.group(1)) * 10
-    if "methods" not in value and "deposit_pct" not in value and not regex.search(r"\d", text):
+    if "methods" not in value and "deposit_pct" not in value and not _DIGIT.search(text):
         return None if len(text.strip()) < 3 else value
     return value
 

@@ -16,8 +16,10 @@ import regex
 from mailparser_reply import EmailReplyParser
 
 from daemon.model import Attachment, ParsedMessage, RawMessage
-from extractors import charset  # noqa: F401  (installs the charset aliases)
-from extractors import htmltext
+from extractors import (
+    charset,  # noqa: F401  (installs the charset aliases)
+    htmltext,
+)
 from extractors.language import detect
 from extractors.platforms import Platforms
 
