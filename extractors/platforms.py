@@ -22,6 +22,13 @@ class PlatformSpec(BaseModel):
     message_start: list[str] = []
     message_end: list[str] = []
     fields: list[str] = []
+    names: dict[str, str] = {}
+
+    def display_name(self, domain: str) -> str:
+        for suffix, name in self.names.items():
+            if domain == suffix or domain.endswith("." + suffix):
+                return name
+        return self.name
 
 
 class _Compiled:
@@ -85,5 +92,5 @@ class Platforms:
         for adapter in self.adapters:
             if adapter.matches(sender, subject):
                 text, form = adapter.split(body)
-                return adapter.spec.name, text, form
+                return adapter.spec.display_name(sender.rpartition("@")[2].lower()), text, form
         return None

@@ -137,7 +137,7 @@ def test_platform_notification_yields_buyer_text_and_form() -> None:
     parsed = parse(mail(NOTICE, sender=b"TradeHub <no-reply@notice.tradehub-platform.example>",
                         subject=b"New inquiry from buyer Omar about 100W Solar Flood Light"), PLATFORMS)
     assert (parsed.platform, parsed.text, "Quantity Required: 1000" in parsed.form) == (
-        "B2B platform", "We need 100W solar flood lights with CE.", True)
+        "TradeHub", "We need 100W solar flood lights with CE.", True)
 
 
 def test_ordinary_mail_is_not_a_platform_notice() -> None:
