@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from daemon.assess import History, assess, tags_for
 from daemon.errors import MessageError, TransientError
 from daemon.mailboxes.base import Mailbox
+from daemon.metrics import NULL_METRICS, Metrics
 from daemon.model import Assessment, Outcome, ParsedMessage, RawMessage
 from daemon.store import Store
 from daemon.toolkit import Toolkit
@@ -112,7 +113,8 @@ class RunStats:
 
 
 def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: int = 3,
-                max_bytes: int = 25_000_000, stop: threading.Event | None = None) -> RunStats:
+                max_bytes: int = 25_000_000, stop: threading.Event | None = None,
+                metrics: Metrics = NULL_METRICS) -> RunStats:
     """Process every new message of one mailbox, oldest first; one bad message never blocks the rest."""
     stats = RunStats()
     for raw in mailbox.fetch_new(store.is_done):
@@ -127,6 +129,7 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
         except Exception as e:  # one bad message: record, retry a bounded number of times, then quarantine
             error = f"{type(e).__name__}: {e}"
             attempts = store.record_failure(raw.key, error)
+            metrics.error(raw.key.account, type(e).__name__)
             if attempts >= max_attempts or isinstance(e, MessageError):
                 outcome = Outcome(raw.key, "", "quarantined", "none", reason="could not be processed", error=error)
                 store.record(outcome)
@@ -138,6 +141,7 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
             continue
         stats.processed += 1
         stats.outcomes.append(outcome)
+        metrics.message_done(raw.key.account, outcome.action, outcome.status, time.monotonic() - started)
         if outcome.status == "drafted":
             stats.drafted += 1
         else:
