@@ -5,6 +5,12 @@ Layout of a rules folder (shipped `rules/` or a user's overlay):
   <lang>/grammar.toml  question, request, negation and vague words of that language
   vocab/*.toml       named vocabularies (certifications, Incoterms, ports, free-mail domains, ...)
   *.toml at the top  decision thresholds, the question bank, platform adapters (read by their own modules)
+
+Optional `trigger` of a rule: literal words, one of which every match of the rule's regexes contains
+(case-insensitive, anywhere in the text, e.g. `trigger = ["deliver", "ship", "lead time"]`). The regexes then
+run only on a part that contains one of them. Without it the engine derives such words from the regexes
+themselves (extractors/prefilter.py); give it only for a regex from which none can be derived, and keep it
+complete: a match that contains none of the words is never found.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class Rule(_Strict):
     phrases: list[str] = []
     vocab: list[str] = []
     regex: list[str] = []
+    trigger: list[str] = []  # words one of which every regex match contains (derived when empty)
     parts: list[Literal["text", "subject", "signature", "form"]] = ["text", "subject", "form"]
     normaliser: Literal[NORMALISERS] = "text"  # type: ignore[valid-type]
     confidence: float = Field(default=0.8, ge=0.0, le=1.0)
@@ -94,6 +101,13 @@ class Rule(_Strict):
                 safe_regex.check(pattern)
             except safe_regex.UnsafePattern as e:
                 raise ValueError(f"regex {i}: {e}") from e
+        return v
+
+    @field_validator("trigger")
+    @classmethod
+    def _non_empty(cls, v: list[str]) -> list[str]:
+        if any(not w for w in v):
+            raise ValueError("trigger words are non-empty strings; remove the empty one")
         return v
 
     @model_validator(mode="after")

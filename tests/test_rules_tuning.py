@@ -139,7 +139,8 @@ def _wait_for(proc_err: Path, text: str, timeout: float = 30) -> bool:
 def test_running_daemon_reloads_and_keeps_old_rules_on_a_bad_reload(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay" / "en"
     overlay.mkdir(parents=True)
-    (tmp_path / "Maildir" / "new").mkdir(parents=True)
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "Maildir" / sub).mkdir(parents=True)
     config = tmp_path / "c.toml"
     config.write_text(f'[store]\nurl = "sqlite:///t.sqlite3"\n[rules]\noverlay = "{overlay.parent}"\n[daemon]\n'
                       'interval_seconds = 5\n[[mailboxes]]\nname = "m"\nkind = "maildir"\npath = "Maildir"\ndrafts = "Drafts"\n',
