@@ -1,0 +1,147 @@
+"""`company` and `contact` (read from the signature and the sender) and the buyer's strength, per language.
+
+One line per case: (sender, body, item, expected presence). `company` needs a company name plus a website or a
+corporate domain the name matches; `contact` needs a person's name with a job title plus a phone or an address.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.model import MessageKey, RawMessage
+from extractors.checklist import Extractor
+from extractors.prepare import parse
+from extractors.rules import load
+
+CORP = "Anna Berg <a.berg@nordlicht-handel.example>"
+FREE = "Anna Berg <anna.berg77@gmail.com>"
+BARE = "a.berg@nordlicht-handel.example"
+
+EN = [
+    (CORP, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nPurchasing Manager\nNordlicht Handel GmbH\nPhone: +49 40 6696 9214", "company", True),
+    (FREE, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nNordlicht Handel GmbH\nwww.nordlicht-handel.example", "company", True),
+    (CORP, "We need 500 pcs.\n\nRegards,\nAnna\nNordlicht Handel GmbH", "company", True),
+    ("Li Wei <li@sunrise-trading.example>", "Please quote.\n\nThanks,\nLi Wei\nSunrise Trading Co., Ltd.", "company", True),
+    ("Tom <tom@acme.example>", "Quote please.\n\nCheers,\nTom\nACME Inc.\n+1 310 555 0100", "company", True),
+    ("Tom <tom@acme.example>", "Quote please.\n\nCheers,\nTom\nACME Corporation", "company", True),
+    ("Raj <raj@rediffmail.com>", "Quote please.\n\nRegards,\nRaj\nPatel Exports Pvt. Ltd.\nwww.patel-exports.example", "company", True),
+    (FREE, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nNordlicht Handel GmbH", "company", False),
+    (FREE, "We need 500 pcs.\n\nBest regards,\nAnna Berg", "company", False),
+    ("Luke <info@giabatg.example>", "We want your products.\n\nBest Regards,\nLuke\nExport Deals LTD", "company", False),
+    (CORP, "We need 500 pcs.\n\nBest regards,\nAnna Berg", "company", False),
+    ("x@163.com", "需要报价\n\n王伟", "company", False),
+    (CORP, "As discussed, the details as follows: Price CIF Tokyo.", "company", False),
+    (FREE, "Our company is big.\n\nThanks", "company", False),
+    (FREE, "We are a UAE-based bottled water company.\n\nRegards", "company", False),
+    (CORP, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nPurchasing Manager\n+49 40 6696 9214", "contact", True),
+    (FREE, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nSenior Buyer\nTel: +49 40 6696 9214", "contact", True),
+    (BARE, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nProcurement Manager\nMobile: +49 170 555 0101", "contact", True),
+    (CORP, "We need 500 pcs.\n\nKind regards,\nAnna Berg\nPurchasing Manager\nBillstrasse 118, 20539 Hamburg", "contact", True),
+    ("John Smith <john.smith@abc.example>", "Quote please.\n\nJohn Smith\nPurchasing Manager\nABC Inc.\nContact: john.smith@abc.example, 555-1234", "contact", True),
+    (BARE, "Hello.\n\nSuha Arafat\n\nPurchasing Manager\nNZ Trading Ltd.\nTelephone Number : (64) 3 929 1234", "contact", True),
+    (CORP, "We need 500 pcs.\n\nDirector\nTel +44 20 7946 0958", "contact", True),
+    (CORP, "We need 500 pcs.\n\nBest regards,\nAnna Berg\n+49 40 6696 9214", "contact", False),
+    (CORP, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nPurchasing Manager", "contact", False),
+    (BARE, "We need 500 pcs.\n\nBest regards,\nAnna\nTel: +49 40 6696 9214", "contact", False),
+    ("Sales Team <sales@acme.example>", "Quote please.\n\nSales Team\n+1 310 555 0100", "contact", False),
+    (CORP, "Please tell me who is your purchasing manager?", "contact", False),
+    (FREE, "Hi, call me.\n\nThanks", "contact", False),
+    (BARE, "Price?", "contact", False),
+    (CORP, "Our director will visit you.\n\nBest regards,\nAnna Berg", "contact", False),
+]
+
+ZH = [
+    ("陈志远 <chenzy@huatuo-trade.example>", "您好，需要5000台。\n\n此致\n陈志远\n采购经理\n深圳市华拓进出口贸易有限公司\n电话：+86 755 0000 6628", "company", True),
+    ("王伟 <wang@163.com>", "请报价。\n\n谢谢\n王伟\n宁波远航贸易有限公司\n网址：www.yuanhang-trade.example", "company", True),
+    ("李娜 <lina@jinhai-group.example>", "请报价。\n\n谢谢\n李娜\n金海集团", "company", True),
+    ("赵强 <zhao@hengda-led.example>", "请报价。\n\n此致\n敬礼\n赵强\n恒达照明有限公司", "company", True),
+    ("周敏 <zm@126.com>", "请报价。\n\n谢谢\n周敏\n广州华南电器商行\nwww.huanan-dianqi.example", "company", True),
+    ("孙丽 <sun@xinyuan.example>", "请报价。\n\n此致\n孙丽\n新源科技股份有限公司", "company", True),
+    ("刘洋 <ly@taida-trading.example>", "请报价。\n\n谢谢\n刘洋\n泰达贸易公司", "company", True),
+    ("王伟 <wang@163.com>", "请报价。\n\n谢谢\n王伟\n宁波远航贸易有限公司", "company", False),
+    ("王伟 <wang@qq.com>", "请报价。\n\n王伟", "company", False),
+    ("王伟 <wang@163.com>", "我们公司很大，请报价。", "company", False),
+    ("x@126.com", "贵公司的产品多少钱？", "company", False),
+    ("王伟 <wang@sina.com>", "请报价，谢谢。", "company", False),
+    ("王伟 <wang@qq.com>", "我们是一家外贸公司。", "company", False),
+    ("王伟 <wang@163.com>", "需要报价\n\n王伟\n采购", "company", False),
+    ("王伟 <wang@163.com>", "请问你们公司在哪里？", "company", False),
+    ("陈志远 <chenzy@huatuo-trade.example>", "您好，需要5000台。\n\n此致\n陈志远\n采购经理\n电话：+86 755 0000 6628", "contact", True),
+    ("王伟 <wang@163.com>", "请报价。\n\n谢谢\n王伟\n总经理\n手机：+86 138 0000 1234", "contact", True),
+    ("李娜 <lina@jinhai-group.example>", "请报价。\n\n谢谢\n李娜\n采购主管\n电话：+86 21 5555 0101", "contact", True),
+    ("赵强 <zhao@hengda-led.example>", "请报价。\n\n此致\n赵强\n采购经理\n地址：深圳市福田区车公庙工业区5楼", "contact", True),
+    ("周敏 <zm@126.com>", "请报价。\n\n谢谢\n周敏\n采购员\n电话：+86 20 5555 0199", "contact", True),
+    ("孙丽 <sun@xinyuan.example>", "请报价。\n\n此致\n孙丽\n总经理\n+86 571 5555 0102", "contact", True),
+    ("刘洋 <ly@taida-trading.example>", "请报价。\n\n谢谢\n刘洋\n经理\n手机：+86 139 0000 5678", "contact", True),
+    ("王伟 <wang@163.com>", "请报价。\n\n谢谢\n王伟\n手机：+86 138 0000 1234", "contact", False),
+    ("王伟 <wang@163.com>", "请报价。\n\n谢谢\n王伟\n采购经理", "contact", False),
+    ("x@163.com", "请报价。\n\n采购部\n电话：+86 138 0000 1234", "contact", False),
+    ("王伟 <wang@163.com>", "你们的采购经理是谁？", "contact", False),
+    ("x@qq.com", "多少钱？", "contact", False),
+    ("王伟 <wang@163.com>", "请给我打电话。", "contact", False),
+    ("王伟 <wang@163.com>", "请报价。", "contact", False),
+    ("x@163.com", "您好\n\n王\n经理", "contact", False),
+]
+
+ES = [
+    ("Valentina Rojas <vrojas@andesluz.example>", "Necesitamos 1.200 unidades.\n\nSaludos cordiales,\nValentina Rojas\nGerente de Compras\nComercial Andes Luz SpA\nTel.: +56 2 2555 0101", "company", True),
+    ("Luis Gómez <lgomez@gmail.com>", "Cotícenos.\n\nAtentamente,\nLuis Gómez\nImportadora Gómez Ltda.\nwww.importadora-gomez.example", "company", True),
+    ("Ana Ruiz <ana@ferreteria-ruiz.example>", "Cotícenos.\n\nSaludos,\nAna Ruiz\nFerretería Ruiz S.L.", "company", True),
+    ("Pedro Díaz <pdiaz@electro-diaz.example>", "Cotícenos.\n\nSaludos,\nPedro Díaz\nElectro Díaz S.A. de C.V.", "company", True),
+    ("Marta Soto <msoto@sotoluz.example>", "Cotícenos.\n\nSaludos,\nMarta Soto\nSotoluz S.A.C.", "company", True),
+    ("Jorge Paz <jpaz@hotmail.com>", "Cotícenos.\n\nSaludos,\nJorge Paz\nPaz Importaciones SRL\nwww.pazimport.example", "company", True),
+    ("Carla Vega <cvega@vega-comercial.example>", "Cotícenos.\n\nSaludos,\nCarla Vega\nVega Comercial S.A.", "company", True),
+    ("Luis Gómez <lgomez@gmail.com>", "Cotícenos.\n\nAtentamente,\nLuis Gómez\nImportadora Gómez Ltda.", "company", False),
+    ("Luis Gómez <lgomez@gmail.com>", "Cotícenos.\n\nAtentamente,\nLuis Gómez", "company", False),
+    ("Ana Ruiz <ana@ferreteria-ruiz.example>", "Cotícenos.\n\nSaludos,\nAna Ruiz", "company", False),
+    ("x@yahoo.es", "¿Cuál es su empresa?", "company", False),
+    ("Luis <luis@gmail.com>", "Somos una empresa grande.", "company", False),
+    ("Luis <luis@hotmail.com>", "Necesito precio.", "company", False),
+    ("Luis <luis@outlook.com>", "Estamos interesados en sus productos.", "company", False),
+    ("Luis <luis@gmail.com>", "Saludos\nLuis\nComprador", "company", False),
+    ("Valentina Rojas <vrojas@andesluz.example>", "Necesitamos 1.200 unidades.\n\nSaludos cordiales,\nValentina Rojas\nGerente de Compras\nTel.: +56 2 2555 0101", "contact", True),
+    ("Luis Gómez <lgomez@gmail.com>", "Cotícenos.\n\nAtentamente,\nLuis Gómez\nJefe de Compras\nTeléfono: +34 91 555 0101", "contact", True),
+    ("Ana Ruiz <ana@ferreteria-ruiz.example>", "Cotícenos.\n\nSaludos,\nAna Ruiz\nDirectora\nMóvil: +34 600 555 010", "contact", True),
+    ("Pedro Díaz <pdiaz@electro-diaz.example>", "Cotícenos.\n\nSaludos,\nPedro Díaz\nGerente General\n+52 55 5555 0101", "contact", True),
+    ("Marta Soto <msoto@sotoluz.example>", "Cotícenos.\n\nSaludos,\nMarta Soto\nGerente de Compras\nAv. Vicuña Mackenna 1234, Santiago", "contact", True),
+    ("Jorge Paz <jpaz@hotmail.com>", "Cotícenos.\n\nSaludos,\nJorge Paz\nComprador\nCelular: +51 999 555 010", "contact", True),
+    ("Carla Vega <cvega@vega-comercial.example>", "Cotícenos.\n\nSaludos,\nCarla Vega\nGerente de Compras\nTel: +57 1 555 0101", "contact", True),
+    ("Luis Gómez <lgomez@gmail.com>", "Cotícenos.\n\nAtentamente,\nLuis Gómez\nTeléfono: +34 91 555 0101", "contact", False),
+    ("Luis Gómez <lgomez@gmail.com>", "Cotícenos.\n\nAtentamente,\nLuis Gómez\nJefe de Compras", "contact", False),
+    ("ventas@x.example", "Cotícenos.\n\nDepartamento de compras\nTel: +34 91 555 0101", "contact", False),
+    ("Luis <luis@gmail.com>", "¿Quién es su gerente de compras?", "contact", False),
+    ("Luis <luis@gmail.com>", "Llámeme por favor.", "contact", False),
+    ("x@gmail.com", "¿Precio?", "contact", False),
+    ("Luis <luis@gmail.com>", "Necesito precio.\n\nLuis", "contact", False),
+    ("Luis <luis@gmail.com>", "Saludos\nLuis\nGerente", "contact", False),
+]
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor(load())
+
+
+def _checklist(extractor: Extractor, sender: str, body: str):  # noqa: ANN202
+    data = (f"From: {sender}\nTo: sales@seller.example\nSubject: Inquiry\nMessage-ID: <t@x.example>\n"
+            "Content-Type: text/plain; charset=utf-8\n\n" + body).encode()
+    return extractor.extract(parse(RawMessage(MessageKey("t", "INBOX", 1, 1), data)))
+
+
+@pytest.mark.parametrize(("sender", "body", "item", "expected"), EN + ZH + ES,
+                         ids=[f"en-{i}" for i in range(len(EN))] + [f"zh-{i}" for i in range(len(ZH))] + [f"es-{i}" for i in range(len(ES))])
+def test_identity_item(extractor: Extractor, sender: str, body: str, item: str, expected: bool) -> None:
+    assert (_checklist(extractor, sender, body).get(item) is not None) == expected
+
+
+STRENGTH = [
+    ("corporate-full-signature", CORP, "We need 2,000 pcs.\n\nBest regards,\nAnna Berg\nPurchasing Manager\nNordlicht Handel GmbH\nPhone: +49 40 6696 9214\nwww.nordlicht-handel.example", "high"),
+    ("corporate-name-only", CORP, "We need 200 pcs.\n\nBest regards,\nAnna Berg\nNordlicht Handel GmbH", "medium"),
+    ("free-mail-bare", FREE, "Price?", "low"),
+    ("free-mail-with-title-phone", FREE, "We need 200 pcs.\n\nBest regards,\nAnna Berg\nBuyer\nTel: +49 40 6696 9214", "low"),
+]
+
+
+@pytest.mark.parametrize(("sender", "body", "strength"), [c[1:] for c in STRENGTH], ids=[c[0] for c in STRENGTH])
+def test_strength(extractor: Extractor, sender: str, body: str, strength: str) -> None:
+    assert _checklist(extractor, sender, body).strength == strength
