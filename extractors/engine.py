@@ -6,7 +6,8 @@ the rule's value normaliser (a span that does not normalise is not concrete enou
 
 Speed (~2,000+ inquiries/s on one core): a part is tokenized once and only when a token rule applies to it; a
 rule's regexes run only when the part contains one of its trigger words (one overlapped scan per part, see
-`prefilter`); sentence bounds are computed only for a part with hits, and each sentence is classified once.
+`prefilter`), and only on the stretches around those words; shipped rules run without the regex timeout (overlay
+rules keep it); sentence bounds are computed only for a part with hits, and each sentence is classified once.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ from extractors.tokenize import blank
 # (the stdlib's \s would also match \x1c-\x1f), so the bounds are the same as with
 # regex.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+|(?<=\S)\s{3,}|(?<=[a-z0-9)][.!?])(?=[A-Z¿])").
 _WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The leading gate (a match starts at whitespace or right after sentence punctuation) only skips positions where
+# no alternative can match: the matches are the same, found ~2x faster.
 _SENTENCE_END = re.compile(
-    rf"(?<=[.!?;。！？；])[{_WS}]+|(?<=[。！？；])|\n+|(?<=[^{_WS}])[{_WS}]{{3,}}|(?<=[a-z0-9)][.!?])(?=[A-Z¿])"
+    rf"(?:(?=[{_WS}])|(?<=[.!?。！？；]))"
+    rf"(?:(?<=[.!?;。！？；])[{_WS}]+|(?<=[。！？；])|\n+|(?<=[^{_WS}])[{_WS}]{{3,}}|(?<=[a-z0-9)][.!?])(?=[A-Z¿]))"
 )
 _DEFAULT_GRAMMAR = Grammar()
 
@@ -110,7 +114,13 @@ class LanguageEngine:
             raise RulesError(errors)
         # parts that some token rule (patterns, phrases, vocab) reads: only these are tokenized
         self.token_parts = frozenset(p for r in rules if r.patterns or r.phrases or r.vocab for p in r.parts)
-        self.prefilter = Prefilter([tuple(rule.trigger) or derive([p.pattern]) for rule, p in self.regexes])
+        self.prefilter = Prefilter(
+            [tuple(rule.trigger) or derive([p.pattern]) for rule, p in self.regexes], [p.pattern for _, p in self.regexes]
+        )
+        self.bounded = [rule.id not in ruleset.reviewed for rule, _ in self.regexes]  # overlay rules keep the timeout
+        self.has_v = ["v" in p.groupindex for _, p in self.regexes]
+        # context words of each rule, lowercased once
+        self.context = {id(r): (tuple(w.lower() for w in r.near), tuple(w.lower() for w in r.not_near)) for r in rules}
         self.regexes_of = {p: [i for i, (rule, _) in enumerate(self.regexes) if p in rule.parts] for p in PARTS}
 
     def _add(self, rule: Rule, ruleset: RuleSet, errors: list[str]) -> None:
@@ -157,14 +167,19 @@ class LanguageEngine:
         if candidates is None:  # a part name outside PARTS: every rule that lists it
             candidates = [i for i, (rule, _) in enumerate(self.regexes) if part in rule.parts]
         if candidates:
-            selected = self.prefilter.select(text)
+            selected, windows = self.prefilter.plan(text)
             for i in candidates:
                 if i not in selected:
                     continue
                 rule, pattern = self.regexes[i]
-                for m in safe_regex.finditer(pattern, text):
-                    group = "v" if "v" in pattern.groupindex and m.group("v") is not None else 0
-                    out.append(Hit(rule, part, m.start(group), m.end(group), m.start()))
+                regions = windows.get(i) if windows is not None else None
+                has_v = self.has_v[i]
+                for m in safe_regex.finditer(pattern, text, regions, self.bounded[i]):
+                    if has_v and (v := m.span("v"))[0] >= 0:
+                        out.append(Hit(rule, part, v[0], v[1], m.start()))
+                    else:
+                        a, b = m.span()
+                        out.append(Hit(rule, part, a, b, a))
         return out
 
     def is_question(self, sentence: str) -> bool:
@@ -217,7 +232,7 @@ class Engine:
 class _PartText:
     """One part's text with its sentence bounds; each sentence is classified (question or not) once."""
 
-    __slots__ = ("eng", "text", "sentences", "starts", "questions")
+    __slots__ = ("eng", "text", "sentences", "starts", "questions", "lowered")
 
     def __init__(self, eng: LanguageEngine, text: str):
         self.eng = eng
@@ -225,6 +240,14 @@ class _PartText:
         self.sentences = sentence_bounds(text)
         self.starts = [a for a, _ in self.sentences]
         self.questions: dict[tuple[int, int], bool] = {}
+        self.lowered: dict[tuple[int, int], str] = {}
+
+    def lower(self, a: int, b: int) -> str:
+        key = (a, b)
+        low = self.lowered.get(key)
+        if low is None:
+            low = self.lowered[key] = self.text[a:b].lower()
+        return low
 
     def sentence_of(self, start: int) -> tuple[int, int]:
         """The sentence (a, b) with a <= start < b, else (start, start)."""
@@ -254,10 +277,12 @@ def _check(eng: LanguageEngine, hit: Hit, view: _PartText, ctx: Context) -> tupl
         if eng.is_negated(before):
             return None, "negated"
     if rule.near or rule.not_near:
-        low = text[a:b].lower()
-        if rule.near and not any(w.lower() in low for w in rule.near):
+        context = eng.context.get(id(rule))
+        near, not_near = context or (tuple(w.lower() for w in rule.near), tuple(w.lower() for w in rule.not_near))
+        low = view.lower(a, b)
+        if near and not any(map(low.__contains__, near)):
             return None, "no required context word"
-        if rule.not_near and any(w.lower() in low for w in rule.not_near):
+        if not_near and any(map(low.__contains__, not_near)):
             return None, "excluded by context"
     evidence = text[hit.start : hit.end]
     if rule.item is not None:
@@ -294,5 +319,8 @@ def _combine(accepted: list[Finding], rejected: list[tuple[str, str]], eng: Lang
     return Result(ordered, tuple(accepted), tuple(signals.values()), tuple(rejected))
 
 
+_PART_RANK = {"text": 0, "form": 1, "subject": 2, "signature": 3}
+
+
 def _part_rank(part: str) -> int:
-    return {"text": 0, "form": 1, "subject": 2, "signature": 3}.get(part, 4)
+    return _PART_RANK.get(part, 4)

@@ -9,6 +9,7 @@ import phonenumbers
 import regex
 
 from daemon.model import Finding, ParsedMessage
+from extractors.prefilter import Prefilter, derive
 from extractors.rules import RuleSet
 
 _WEBSITE = regex.compile(r"(?<![@\w.])(?:https?://)?(?:www\.)(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|https?://(?P<domain2>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})", regex.I)
@@ -21,8 +22,9 @@ _PHONE_LABELLED = regex.compile(
 _PHONE_INTL = regex.compile(r"(?<![\w+])\+\d{1,3}[\s.\-]?\(?\d{1,4}\)?(?:[\s.\-]?\d{2,5}){2,4}(?!\d)")
 _ADDRESS = regex.compile(
     r"\b\d{1,5}[A-Za-z]?\s+(?:[\p{Lu}][\p{L}.'-]{1,20}\s){0,3}(?:st|street|str|road|rd|avenue|ave|av|boulevard|blvd|lane|ln|way|drive|dr|"
-    r"strasse|straße|weg|platz|calle|avenida|carrer|rua|via)\b|(?:str(?:asse|aße|\.)|calle|avenida|av\.|carrer|rua)\s+[\p{L} ]{2,30}\d{1,5}|"
-    r"\p{Han}{2,10}(?:路|街|大道|号|栋|楼)|\b\d{4,6}\s+[\p{Lu}][\p{L}]{2,20}\b(?:,\s*[\p{Lu}][\p{L}]+)?",
+    r"strasse|straße|weg|platz|calle|avenida|carrer|rua|via)\b|(?i:str(?:asse|aße|\.)|calle|avenida|av\.|carrer|rua)\s+[\p{L} ]{2,30}\d{1,5}|"
+    r"(?:地址|address|adresse|direcci[oó]n)\s*[:：]\s*\S|"
+    r"[\p{Han}\d]{2,16}(?:路|街|大道|号|栋|楼)|\b\d{4,6}\s+[\p{Lu}][\p{L}]{2,20}\b(?:,\s*[\p{Lu}][\p{L}]+)?",
     regex.U,
 )
 _STATED_SIZE = regex.compile(
@@ -37,6 +39,9 @@ _HAN = regex.compile(r"\p{Han}")
 _HAN_NAME = regex.compile(r"\p{Han}{2,4}")
 _LETTERS = regex.compile(r"[\p{L}]+")
 _SPACES = regex.compile(r"\s+")
+# a text without one of these words cannot match the pattern (see extractors/prefilter.py): skip the scan
+_STATED_SIZE_WORDS = Prefilter([derive([_STATED_SIZE.pattern])])
+_WEBSITE_WORDS = Prefilter([derive([_WEBSITE.pattern])])
 _CAPITALISED = regex.compile(r"[\p{Lu}][\p{L}.'-]*$")
 
 
@@ -78,11 +83,16 @@ class IdentityReader:
         parts: Sequence[tuple[str, str]] = (("signature", sig), ("text", msg.text))
         freemail = not domain or self.is_freemail(domain) or domain.endswith((".invalid", "localhost"))
         corporate = bool(domain) and not freemail and not msg.platform
-        websites = [(m.group("domain") or m.group("domain2") or "").lower() for _, t in parts for m in _WEBSITE.finditer(t)]
+        websites = [
+            (m.group("domain") or m.group("domain2") or "").lower()
+            for _, t in parts
+            if _WEBSITE_WORDS.select(t)
+            for m in _WEBSITE.finditer(t)
+        ]
         website_matches = bool(domain) and any(w == domain or w.endswith("." + domain) or domain.endswith("." + w) for w in websites)
         company = self._company(parts, domain if corporate else "", websites)
         contact, has_title, has_phone = self._contact(msg, parts)
-        stated = any(_STATED_SIZE.search(t) for _, t in parts)
+        stated = any(_STATED_SIZE_WORDS.select(t) and _STATED_SIZE.search(t) for _, t in parts)
         return Identity(company, contact, corporate, website_matches, has_title, has_phone, stated, freemail)
 
     def _company(self, parts: Sequence[tuple[str, str]], corp_domain: str, websites: list[str]) -> Finding | None:

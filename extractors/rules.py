@@ -151,6 +151,9 @@ class RuleSet:
     files: list[str] = field(default_factory=list)
     disabled: set[str] = field(default_factory=set)
     version: str = ""
+    # ids of rules defined only in the shipped rules folder (reviewed): their regexes run without the timeout;
+    # a rule from an overlay, or from a RuleSet built by other means, keeps it
+    reviewed: set[str] = field(default_factory=set)
 
     @property
     def languages(self) -> list[str]:
@@ -243,6 +246,7 @@ def load(overlay: Path | None = None, shipped: Path | None = None) -> RuleSet:
     by_lang: dict[str, dict[str, Rule]] = {}
     rs = RuleSet()
     digest = hashlib.sha256()
+    from_overlay: set[str] = set()
     roots = [(shipped, "")]
     if overlay is not None:
         if not overlay.is_dir():
@@ -268,6 +272,8 @@ def load(overlay: Path | None = None, shipped: Path | None = None) -> RuleSet:
                 if not tag and rule.id in bucket:
                     errors.append(f"{label} rule {rule.id}: duplicate rule id; rename one of them")
                 bucket[rule.id] = rule  # overlay replaces a shipped rule of the same id
+                if tag:
+                    from_overlay.add(rule.id)
     for lang_rules in by_lang.values():
         for rule in lang_rules.values():
             for name in rule.vocab:
@@ -279,5 +285,6 @@ def load(overlay: Path | None = None, shipped: Path | None = None) -> RuleSet:
     by_lang.pop("vocab", None)
     for lang, lang_rules in by_lang.items():
         rs.rules[lang] = [r for r in list(lang_rules.values()) + shared if r.enabled and r.id not in rs.disabled]
+    rs.reviewed = {r.id for rules in rs.rules.values() for r in rules} - from_overlay
     rs.version = digest.hexdigest()[:12]
     return rs
