@@ -97,6 +97,7 @@ def _kit(cfg: config_mod.Config, quiet: bool = False, drafts: bool = True) -> An
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon: poll every mailbox on its interval and draft replies (SIGTERM stops, SIGHUP reloads)."""
+    from daemon.metrics import NULL_METRICS, start_metrics
     from daemon.pipeline import KitRef
     from daemon.scheduler import Daemon
 
@@ -109,8 +110,11 @@ def run(ctx: click.Context, once: bool) -> None:
     if not mailboxes:
         raise config_mod.ConfigError(f"{cfg.source}: no [[mailboxes]] configured; add one (see deploy/config.example.toml)")
     watch = tuple(cfg.path(p) for p in (cfg.rules.overlay, cfg.seller.profile) if p is not None)
+    metrics = start_metrics(cfg.metrics) if not once else NULL_METRICS
+    if cfg.metrics.enabled and not once:
+        log.info("Metrics: http://%s:%d/metrics and /healthz", cfg.metrics.host, cfg.metrics.port)
     daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg), cfg.daemon.interval_seconds,
-                    cfg.daemon.max_attempts, cfg.daemon.max_message_bytes, watch)
+                    cfg.daemon.max_attempts, cfg.daemon.max_message_bytes, watch, metrics)
     if once:
         for m in mailboxes:
             log.info(m.describe())

@@ -1,22 +1,46 @@
-"""The daemon: an APScheduler interval job per mailbox, signal handling, reload on SIGHUP."""
+"""The daemon: one long-running APScheduler job per mailbox (pass, then IDLE or sleep, reconnecting with
+exponential backoff and jitter), a watch job for rules changes, signal handling, reload on SIGHUP."""
 
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from daemon.errors import TriageError
+from daemon.errors import TransientError, TriageError
 from daemon.mailboxes.base import Mailbox
+from daemon.metrics import NULL_METRICS, Metrics
 from daemon.pipeline import KitRef, RunStats, run_mailbox
 from daemon.store import Store
 from daemon.toolkit import Toolkit
 
 log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = 1.0  # seconds before the first reconnect attempt
+BACKOFF_MAX = 300.0  # never wait longer than this between attempts
+RETRY_SECONDS = 10.0  # a pass with failed messages is repeated after at most this long
+
+
+class Backoff:
+    """Exponential backoff with jitter: each delay is drawn from [d/2, d], d doubling up to a ceiling."""
+
+    def __init__(self, first: float = BACKOFF_FIRST, ceiling: float = BACKOFF_MAX) -> None:
+        self.first, self.ceiling, self.failures = first, ceiling, 0
+
+    def next(self) -> float:
+        delay = min(self.ceiling, self.first * 2 ** min(self.failures, 30))
+        self.failures += 1
+        return delay / 2 + random.uniform(0, delay / 2)
+
+    def reset(self) -> None:
+        self.failures = 0
 
 
 class Daemon:
@@ -24,8 +48,9 @@ class Daemon:
 
     def __init__(self, mailboxes: list[Mailbox], store: Store, kit: KitRef, reload: Callable[[], Toolkit],
                  interval: int = 60, max_attempts: int = 3, max_bytes: int = 25_000_000,
-                 watch: tuple[Path, ...] = ()):
+                 watch: tuple[Path, ...] = (), metrics: Metrics = NULL_METRICS):
         self.mailboxes = mailboxes
+        self.metrics = metrics
         self.store = store
         self.kit = kit
         self.reload_kit = reload
@@ -38,17 +63,23 @@ class Daemon:
         self._fingerprint = fingerprint(watch)
         self._reload_lock = threading.Lock()
 
+    def _state(self, name: str, state: str, **kwargs: Any) -> None:
+        """Record a mailbox's state in the store (for `status`) and in the metrics."""
+        self.store.set_mailbox_state(name, state, **kwargs)
+        self.metrics.connection(name, state if state in ("ok", "connecting", "error") else "error")
+
     def poll(self, mailbox: Mailbox) -> RunStats | None:
         """One pass over a mailbox; errors are logged and recorded, never raised into the scheduler."""
         self.reload_if_changed()
         try:
+            self._state(mailbox.name, "connecting")
             mailbox.open()
-            stats = run_mailbox(mailbox, self.kit, self.store, self.max_attempts, self.max_bytes, self.stop)
-            self.store.set_mailbox_state(mailbox.name, "ok", polled=True, backlog=0)
+            stats = run_mailbox(mailbox, self.kit, self.store, self.max_attempts, self.max_bytes, self.stop, self.metrics)
+            self._state(mailbox.name, "ok", polled=True, backlog=0)
             return stats
         except TriageError as e:
             log.error("mailbox=%s unavailable: %s", mailbox.name, e)
-            self.store.set_mailbox_state(mailbox.name, "error", error=str(e), polled=True)
+            self._state(mailbox.name, "error", error=str(e), polled=True)
             return None
         finally:
             try:
@@ -85,14 +116,77 @@ class Daemon:
         log.info("Signal %s: finishing the current message, then stopping", signal.Signals(signum).name)
         self.stop.set()
 
+    def _close(self, mailbox: Mailbox) -> None:
+        try:
+            mailbox.close()
+        except Exception as e:  # closing a broken connection must not hide the real error
+            log.debug("mailbox=%s close failed: %s", mailbox.name, e)
+
+    def _connect(self, mailbox: Mailbox) -> bool:
+        """Open one mailbox, recording the state; False (and the error recorded) when it fails."""
+        self._state(mailbox.name, "connecting")
+        try:
+            mailbox.open()
+        except TriageError as e:
+            log.error("mailbox=%s unavailable: %s", mailbox.name, e)
+            self._state(mailbox.name, "error", error=str(e))
+            self._close(mailbox)
+            return False
+        return True
+
+    def watch_mailbox(self, mailbox: Mailbox, connected: bool = False) -> None:
+        """The long-running job of one mailbox: pass, wait (IDLE or interval), again; reconnect with backoff."""
+        backoff = Backoff()
+        while not self.stop.is_set():
+            try:
+                if not connected:
+                    if not self._connect(mailbox):
+                        self.stop.wait(backoff.next())
+                        continue
+                    connected = True
+                stats = run_mailbox(mailbox, self.kit, self.store, self.max_attempts, self.max_bytes, self.stop, self.metrics)
+                self._state(mailbox.name, "ok", polled=True, backlog=0)
+                backoff.reset()
+                if self.stop.is_set():
+                    break
+                if stats.failed:  # retry the failed messages soon, not at the next mail or IDLE timeout
+                    self.stop.wait(min(self.interval, RETRY_SECONDS))
+                else:
+                    mailbox.wait(self.interval, self.stop)
+            except TriageError as e:
+                log.error("mailbox=%s unavailable: %s", mailbox.name, e)
+                self._state(mailbox.name, "error", error=str(e), polled=True)
+                self._close(mailbox)
+                connected = False
+                self.stop.wait(backoff.next())
+            except Exception as e:  # a bug must not end the job: log it and start over on a new connection
+                log.exception("mailbox=%s unexpected error", mailbox.name)
+                self._state(mailbox.name, "error", error=f"{type(e).__name__}: {e}", polled=True)
+                self._close(mailbox)
+                connected = False
+                self.stop.wait(backoff.next())
+        self._close(mailbox)
+        log.info("mailbox=%s stopped", mailbox.name)
+
     def serve(self) -> None:
+        """Run until SIGTERM/SIGINT; raise TransientError (exit 3) when no mailbox can be opened at start."""
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
-        scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        opened = {m.name: self._connect(m) for m in self.mailboxes}
+        if not any(opened.values()):
+            raise TransientError(f"no mailbox is reachable ({', '.join(opened)}); see the errors above")
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(len(self.mailboxes) + 2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
         for mailbox in self.mailboxes:
-            scheduler.add_job(self.poll, "interval", args=[mailbox], seconds=self.interval, id=f"poll:{mailbox.name}",
-                              name=f"poll {mailbox.name}", next_run_time=_now())
-            log.info("%s; polling every %d s", mailbox.describe(), self.interval)
+            scheduler.add_job(self.watch_mailbox, "date", args=[mailbox, opened[mailbox.name]], run_date=_now(),
+                              id=f"mailbox:{mailbox.name}", name=f"mailbox {mailbox.name}")
+            waits = "waiting with IDLE" if getattr(mailbox, "idle_on", False) else f"polling every {self.interval} s"
+            log.info("%s; %s", mailbox.describe(), waits)
+        if self.watch:
+            scheduler.add_job(self.reload_if_changed, "interval", seconds=min(self.interval, 30), id="watch-rules",
+                              name="watch rules")
         scheduler.start()
         try:
             while not self.stop.wait(1.0):
@@ -119,4 +213,4 @@ def fingerprint(paths: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
 def _now():  # noqa: ANN202
     import datetime as dt
 
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)

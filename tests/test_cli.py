@@ -106,3 +106,10 @@ def test_demo_twice_writes_no_new_draft(tmp_path: Path) -> None:
     second = cli("demo", "--workdir", str(tmp_path / "w"))
     after = sorted((tmp_path / "w" / "Maildir" / ".Drafts" / "cur").iterdir())
     assert (first.returncode, second.returncode, len(drafts) > 0, after == drafts) == (0, 0, True, True)
+
+
+def test_deploy_example_config_is_valid() -> None:
+    from daemon.config import load
+
+    cfg = load(Path(__file__).resolve().parent.parent / "deploy" / "config.example.toml")
+    assert [m.kind for m in cfg.mailboxes] == ["imap", "maildir"]

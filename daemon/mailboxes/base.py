@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Self
@@ -47,6 +48,10 @@ class Mailbox(abc.ABC):
     @abc.abstractmethod
     def describe(self) -> str:
         """Return one line for the start-up log."""
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        """Block until new mail may be there: timeout seconds here; IMAP IDLE returns sooner. Returns on stop."""
+        stop.wait(timeout)
 
     def __enter__(self) -> Self:
         self.open()

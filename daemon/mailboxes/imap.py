@@ -1,0 +1,253 @@
+"""An IMAP mailbox: the inbox read with BODY.PEEK (never \\Seen), drafts APPENDed to the \\Drafts folder, the
+triage shown as keywords where the folder allows them, IDLE between passes. One connection per mailbox."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import imapclient
+
+from daemon.config import Config, ImapMailboxConfig
+from daemon.errors import TransientError
+from daemon.mailboxes.base import Mailbox
+from daemon.mailboxes.imap_connect import Connector, buffered_input, guard
+from daemon.mailboxes.imap_folders import find_drafts, keywords_allowed
+from daemon.mailboxes.imap_scan import (
+    BACKLOG_EVERY,
+    Checkpoints,
+    candidate_uids,
+    progress,
+    size_batches,
+    skip_oversized,
+    status_of,
+)
+from daemon.model import Draft, MessageKey, RawMessage
+
+if TYPE_CHECKING:
+    from daemon.store import Store
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_TAG = "$Triage_Quarantined"
+DONE = ("drafted", "skipped", "quarantined")
+SIZE_CHUNK = 1000  # UIDs per RFC822.SIZE fetch (Dovecot's command line limit is 64 KB)
+
+
+class ImapMailbox(Mailbox):
+    """One IMAP account: its inbox folder and its drafts folder."""
+
+    def __init__(self, cfg: ImapMailboxConfig, config: Config, store: Store | None = None) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.store = store
+        self.max_bytes = config.daemon.max_message_bytes
+        self.connector = Connector(cfg, Path(config.base_dir))
+        self.checkpoints = Checkpoints(store)
+        self.client: imapclient.IMAPClient | None = None
+        self.drafts_folder: str | None = None
+        self.uidvalidity = 0
+        self._selected: tuple[str, bool] | None = None
+        self._tags = False
+        self._tags_logged: set[tuple[str, int]] = set()
+        self._uidnext = 0
+
+    # -- connection -------------------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Connect and log in (once: the connection is kept), find the drafts folder, select the inbox."""
+        if self.client is not None:
+            return
+        self.client = self.connector.connect()
+        try:
+            self.drafts_folder = find_drafts(self.client, self.cfg)
+            self._select(self.cfg.inbox, fresh=True)
+        except BaseException:
+            self.close()
+            raise
+        log.info("%s", self.describe())
+
+    def close(self) -> None:
+        """Log out (quietly if the connection is already broken)."""
+        client, self.client, self._selected = self.client, None, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception as e:  # noqa: BLE001 - a dead connection has nothing left to log out of
+            log.debug("mailbox=%s logout: %s", self.name, e)
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _conn(self) -> imapclient.IMAPClient:
+        if self.client is None:
+            raise TransientError(f"mailbox {self.name}: not connected")
+        return self.client
+
+    def _select(self, folder: str, readonly: bool = False, fresh: bool = False) -> dict[bytes, Any] | None:
+        """Select a folder unless it is selected already; the inbox's UIDVALIDITY must not change mid-pass."""
+        if not fresh and self._selected == (folder, readonly):
+            return None
+        with guard(self.name, f"selecting folder {folder!r}"):
+            info = self._conn().select_folder(folder, readonly=readonly)
+        self._selected = (folder, readonly)
+        if folder == self.cfg.inbox:
+            uidvalidity = int(info[b"UIDVALIDITY"])
+            if not fresh and uidvalidity != self.uidvalidity:
+                raise TransientError(f"mailbox {self.name}: UIDVALIDITY of {folder!r} changed; resynchronising")
+            self.uidvalidity = uidvalidity
+            self._tags = self.cfg.tags and keywords_allowed(info)
+            if not self._tags and (folder, uidvalidity) not in self._tags_logged:
+                self._tags_logged.add((folder, uidvalidity))
+                why = "tags = false" if not self.cfg.tags else "its PERMANENTFLAGS do not allow new keywords (\\*)"
+                log.info("mailbox=%s tags are off for folder %s: %s", self.name, folder, why)
+        return dict(info)
+
+    # -- new mail ---------------------------------------------------------------------------------------------
+    def fetch_new(self, is_done: Callable[[MessageKey], bool], limit: int | None = None) -> Iterator[RawMessage]:
+        """Yield the inbox messages above the checkpoint that are not done, oldest first, in BODY.PEEK batches."""
+        folder = self.cfg.inbox
+        info = self._select(folder, fresh=True) or {}
+        uidvalidity = self.uidvalidity
+        last = self.checkpoints.get(self.name, folder, uidvalidity)
+        uids = candidate_uids(self._conn(), self.name, last, self.cfg.backfill_days)
+        self._uidnext = max([int(info.get(b"UIDNEXT", 0) or 0), *(u + 1 for u in uids)])
+        todo = [u for u in uids if not is_done(MessageKey(self.name, folder, uidvalidity, u))]
+        passed = [u for u in uids if not todo or u < todo[0]]
+        if passed:
+            self.checkpoints.set(self.name, folder, uidvalidity, passed[-1])
+        self._backlog(len(todo))
+        if not todo:
+            return
+        if last == 0:
+            log.info("mailbox=%s backfill: %d message(s) of the last %d day(s) to process", self.name, len(todo),
+                     self.cfg.backfill_days)
+        sizes = self._sizes(todo)
+        yielded, remaining, blocked = 0, len(todo), False
+        with progress(self.name, len(todo), backfill=last == 0) as bar:
+            for batch in size_batches(sizes, todo, self.cfg.batch_size):
+                bodies = self._bodies([u for u in batch if sizes[u] <= self.max_bytes])
+                for uid in batch:
+                    key = MessageKey(self.name, folder, uidvalidity, uid)
+                    if limit is not None and yielded >= limit:
+                        return
+                    if sizes[uid] > self.max_bytes:
+                        skip_oversized(self.store, key, sizes[uid], self.max_bytes)
+                    elif uid in bodies:
+                        data, flags = bodies.pop(uid)
+                        yield RawMessage(key, data, flags, str(uid))
+                        yielded += 1
+                        status = status_of(self.store, key, is_done)
+                        if status == "quarantined":
+                            self.tag(key, [QUARANTINE_TAG])
+                        blocked = blocked or status not in DONE
+                    if not blocked:
+                        self.checkpoints.set(self.name, folder, uidvalidity, uid)
+                    remaining -= 1
+                    bar.advance()
+                    if remaining % BACKLOG_EVERY == 0:
+                        self._backlog(remaining)
+        if not blocked:
+            self.checkpoints.set(self.name, folder, uidvalidity, uids[-1])
+
+    def _sizes(self, uids: list[int]) -> dict[int, int]:
+        sizes: dict[int, int] = {}
+        for start in range(0, len(uids), SIZE_CHUNK):
+            with guard(self.name, "fetching message sizes"):
+                found = self._conn().fetch(uids[start:start + SIZE_CHUNK], ["RFC822.SIZE"])
+            sizes.update({uid: int(v.get(b"RFC822.SIZE", 0)) for uid, v in found.items()})
+        return {u: sizes.get(u, 0) for u in uids}
+
+    def _bodies(self, uids: list[int]) -> dict[int, tuple[bytes, tuple[str, ...]]]:
+        """BODY.PEEK[] and FLAGS of a batch; the inbox is re-selected first (drafts may have been selected)."""
+        if not uids:
+            return {}
+        self._select(self.cfg.inbox)
+        with guard(self.name, f"fetching {len(uids)} message(s)"):
+            found = self._conn().fetch(uids, ["BODY.PEEK[]", "FLAGS"])
+        out = {}
+        for uid, v in found.items():
+            flags = tuple(f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f) for f in v.get(b"FLAGS", ()))
+            out[uid] = (bytes(v.get(b"BODY[]") or b""), flags)
+        return out
+
+    def _backlog(self, pending: int) -> None:
+        if self.store is not None:
+            self.store.set_mailbox_state(self.name, "ok", backlog=pending)
+
+    # -- drafts -----------------------------------------------------------------------------------------------
+    def find_draft(self, message_id: str) -> bool:
+        """UID SEARCH HEADER Message-ID in the drafts folder."""
+        assert self.drafts_folder is not None, "open() first"
+        self._select(self.drafts_folder, readonly=True)
+        with guard(self.name, f"searching {self.drafts_folder!r}"):
+            return bool(self._conn().search(["HEADER", "Message-ID", message_id.strip()]))
+
+    def save_draft(self, draft: Draft) -> None:
+        """APPEND the draft to the drafts folder with \\Draft (and \\Seen, as mail clients save drafts)."""
+        assert self.drafts_folder is not None, "open() first"
+        with guard(self.name, f"saving a draft to {self.drafts_folder!r}"):
+            self._conn().append(self.drafts_folder, draft.data, flags=(imapclient.DRAFT, imapclient.SEEN))
+        log.debug("mailbox=%s saved draft %s to %s", self.name, draft.message_id, self.drafts_folder)
+
+    # -- tags -------------------------------------------------------------------------------------------------
+    def tag(self, key: MessageKey, tags: Sequence[str]) -> bool:
+        """STORE +FLAGS.SILENT the keywords on the inquiry (never \\Seen); False when the folder takes none."""
+        if not tags:
+            return False
+        self._select(self.cfg.inbox)
+        if not self._tags or key.uidvalidity != self.uidvalidity:
+            return False
+        with guard(self.name, f"tagging uid {key.uid}"):
+            self._conn().add_flags([key.uid], list(tags), silent=True)
+        return True
+
+    @property
+    def tags_supported(self) -> bool:
+        """Whether the inbox folder keeps new keywords (and tags are not switched off)."""
+        return self._tags
+
+    # -- waiting for mail -------------------------------------------------------------------------------------
+    @property
+    def idle_on(self) -> bool:
+        return bool(self.cfg.idle and self.client is not None and self.client.has_capability("IDLE"))
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        """Wait for new mail: IDLE (re-issued every idle_seconds) where the server has it, else timeout seconds."""
+        if not self.idle_on:
+            stop.wait(timeout)
+            return
+        info = self._select(self.cfg.inbox, fresh=True) or {}
+        if int(info.get(b"UIDNEXT", 0) or 0) > self._uidnext:
+            return  # mail arrived since the last pass
+        client = self._conn()
+        deadline = time.monotonic() + self.cfg.idle_seconds
+        instant = 0  # idle_check calls that returned nothing at once: the socket is at EOF
+        with guard(self.name, "IDLE"):
+            client.idle()
+            try:
+                while not stop.is_set() and time.monotonic() < deadline:
+                    if buffered_input(client):
+                        break  # read already (with "+ idling"): idle_done() consumes it, the next pass sees the mail
+                    started = time.monotonic()
+                    responses = client.idle_check(timeout=1.0)
+                    instant = 0 if responses or time.monotonic() - started > 0.5 else instant + 1
+                    if instant > 3 or any(len(r) > 1 and r[0] == b"BYE" for r in responses):  # EOF, or BYE
+                        raise TransientError(f"mailbox {self.name}: the server closed the connection")
+                    if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                        break
+            finally:
+                client.idle_done()
+
+    def describe(self) -> str:
+        """Return one line for the start-up log."""
+        drafts = self.drafts_folder or ("special-use \\Drafts" if not self.cfg.drafts else self.cfg.drafts)
+        idle = "IDLE on" if self.idle_on else ("IDLE off" if not self.cfg.idle or self.client else "IDLE if offered")
+        tags = "" if self.client is None else (", tags on" if self._tags else ", tags off")
+        return (f"Mailbox {self.name}: IMAP {self.cfg.host}:{self.cfg.effective_port} ({self.cfg.security}), "
+                f"{idle}, inbox {self.cfg.inbox}, drafts -> {drafts}{tags}")
