@@ -176,7 +176,7 @@ def demo(ctx: click.Context, workdir: Path) -> None:
                       row.get("tier") or "-", row.get("action") or "-")
     console = Console(width=140)
     console.print(table)
-    drafts = cfg.path(cfg.mailboxes[0].drafts)
+    drafts = cfg.path(Path(str(cfg.mailboxes[0].drafts)))
     console.print(f"{new} new draft(s) this run; drafts are in {drafts} (a Maildir: open it in any Maildir-capable client)")
 
 

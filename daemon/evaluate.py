@@ -56,8 +56,8 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
 
 
 def evaluate(records: list[dict[str, Any]], kit: Toolkit) -> dict[str, Any]:
-    counts = {item: Counter() for item in ITEM_IDS}
-    inv = Counter()
+    counts: dict[str, Counter[str]] = {item: Counter() for item in ITEM_IDS}
+    inv: Counter[str] = Counter()
     hits: Counter[str] = Counter()
     false_pos: Counter[str] = Counter()
     errors: list[dict[str, Any]] = []
@@ -77,17 +77,16 @@ def evaluate(records: list[dict[str, Any]], kit: Toolkit) -> dict[str, Any]:
                 false_pos[f.rule] += 1
         for item in ITEM_IDS:
             truth = bool(labels.get(item))
-            got = a.checklist.get(item) is not None
+            finding = a.checklist.get(item)
+            got = finding is not None
             key = "tp" if truth and got else "fp" if got else "fn" if truth else "tn"
             counts[item][key] += 1
             if key in ("fp", "fn"):
                 errors.append({"id": rec.get("id"), "item": item, "kind": key, "label": labels.get(item),
-                               "evidence": (a.checklist.get(item).evidence if got else None)})
+                               "evidence": finding.evidence if finding is not None else None})
         got_inv = a.checklist.signal("invalid")
         truth_inv = bool(rec.get("invalid"))
         inv["tp" if truth_inv and got_inv else "fp" if got_inv else "fn" if truth_inv else "tn"] += 1
-        for f in (s for s in a.checklist.signals if s.name == "invalid"):
-            hits[f.rule] += 0
     items = {item: _prf(c["tp"], c["fp"], c["fn"]) for item, c in counts.items()}
     micro = _prf(sum(c["tp"] for c in counts.values()), sum(c["fp"] for c in counts.values()), sum(c["fn"] for c in counts.values()))
     invalid = _prf(inv["tp"], inv["fp"], inv["fn"])

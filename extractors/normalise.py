@@ -220,16 +220,16 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
         day = {"end": _month_end(y, month), "mid": 15, "start": 10}[part]
         return _future(y, month, day, ref)
     if m := _DATE_MONTH_PART.search(text):
-        month = _month(m["m"])
-        if month:
-            y = ref.year if month >= ref.month else ref.year + 1
-            day = {"end": _month_end(y, month), "mid": 15, "start": 10}[_month_part(m["part"])]
-            return _future(y, month, day, ref)
+        part_month = _month(m["m"])
+        if part_month:
+            y = ref.year if part_month >= ref.month else ref.year + 1
+            day = {"end": _month_end(y, part_month), "mid": 15, "start": 10}[_month_part(m["part"])]
+            return _future(y, part_month, day, ref)
     for pat in (_DATE_DMY, _DATE_MDY):
         for m in pat.finditer(text):
-            month = _month(m["m"])
-            if month and 1 <= int(m["d"]) <= 31:
-                return _future(int(m["y"]) if m["y"] else None, month, int(m["d"]), ref)
+            day_month = _month(m["m"])
+            if day_month and 1 <= int(m["d"]) <= 31:
+                return _future(int(m["y"]) if m["y"] else None, day_month, int(m["d"]), ref)
     return None
 
 
@@ -237,7 +237,7 @@ def duration(text: str, ctx: Context) -> dict[str, Any] | None:
     """A lead time: {"days": n} (upper bound, with "days_min" for a range) or {"date": "YYYY-MM-DD", "days": n}."""
     if m := _DURATION.search(text):
         unit = m["unit"].lower()
-        per = 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
+        per: float = 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
         if unit.startswith(("working", "business")) or unit.endswith("工作日"):
             per = 1.4
         a = int(m["a"])
