@@ -114,15 +114,12 @@ class Connector:
             raise
 
     def _access_token(self) -> str:
-        """Ask daemon.oauth for an access token (imported lazily: it is optional until XOAUTH2 is configured)."""
+        """An access token from the mailbox's OAuth2 provider (cached by the provider until near expiry)."""
         assert self.cfg.oauth2 is not None
         if self._token is None:
-            try:
-                from daemon.oauth import token_provider
-            except ImportError as e:
-                raise ConfigError(f"mailbox {self.cfg.name}: XOAUTH2 is configured but daemon.oauth is not available "
-                                  f"({e}); use password_env / password_file instead") from e
-            self._token = token_provider(self.cfg.oauth2)
+            from daemon.oauth import token_provider
+
+            self._token = token_provider(self.cfg.oauth2, self.cfg.name)
         try:
             return self._token()
         except TriageError:
