@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 import time
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from daemon.assess import History, assess, tags_for
 from daemon.errors import MessageError, TransientError
 from daemon.mailboxes.base import Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
-from daemon.model import Assessment, Outcome, ParsedMessage, RawMessage
+from daemon.model import Assessment, Draft, Outcome, ParsedMessage, RawMessage
 from daemon.store import Store
 from daemon.toolkit import Toolkit
 from extractors.checklist import is_no_reply, merge_thread
@@ -80,8 +81,7 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
             reason = dict(assessment.reasons).get("action", "no reply")
             outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=reason, assessment=assessment)
         else:
-            if not mailbox.find_draft(draft.message_id):
-                mailbox.save_draft(draft)
+            _deliver_once(raw, parsed, draft, mailbox, store)
             outcome = Outcome(raw.key, parsed.message_id, "drafted", assessment.action, assessment=assessment, draft=draft)
     if mailbox.tags_supported:
         mailbox.tag(raw.key, tags_for(assessment, kit.decisions))
@@ -102,6 +102,16 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
     return outcome
 
 
+def _deliver_once(raw: RawMessage, parsed: ParsedMessage, draft: Draft, mailbox: Mailbox, store: Store) -> None:
+    """Save the draft exactly once across crashes: the attempt is recorded before the draft is saved, so only a
+    message with an earlier attempt needs the (on IMAP, costly) search of Drafts for the draft's Message-ID."""
+    if store.get(raw.key) is not None and mailbox.find_draft(draft.message_id):
+        return
+    store.record(Outcome(raw.key, parsed.message_id, "failed", draft.action, reason="drafting",
+                         error="interrupted while saving the draft"), sender=parsed.from_addr, subject=parsed.subject)
+    mailbox.save_draft(draft)
+
+
 @dataclass
 class RunStats:
     processed: int = 0
@@ -109,7 +119,7 @@ class RunStats:
     skipped: int = 0
     quarantined: int = 0
     failed: int = 0
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=100))  # the latest only: a pass can be long
 
 
 def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: int = 3,

@@ -59,15 +59,17 @@ def test_second_pass_is_a_no_op(box: MaildirMailbox, db: Store, kit: KitRef) -> 
 
 
 def test_crash_after_draft_before_record_makes_no_second_draft(box: MaildirMailbox, db: Store, kit: KitRef) -> None:
+    from daemon.pipeline import _deliver_once
+
     shutil.copyfile(GOOD, box.path / "new" / "1.good")
     box.open()
     raw = next(box.fetch_new(db.is_done))
-    draft = kit.get().drafter.draft(*_analysed(raw, kit), kit.get().rules_version)
-    box.save_draft(draft)  # the process dies here, before the store records the message
-    box.close()
+    parsed, assessment = _analysed(raw, kit)
+    _deliver_once(raw, parsed, kit.get().drafter.draft(parsed, assessment, kit.get().rules_version), box, db)
+    box.close()  # the process dies here, before the store records the message as drafted
     box.open()
     run_mailbox(box, kit, db)
-    assert len(_drafts(box)) == 1
+    assert (len(_drafts(box)), db.counts("m").get("drafted")) == (1, 1)
 
 
 def _analysed(raw, kit):  # noqa: ANN001, ANN202

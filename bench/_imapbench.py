@@ -1,0 +1,135 @@
+"""Shared pieces of the IMAP benchmarks (idle_latency, backlog, memory): a corpus built from the sample inbox with
+unique Message-IDs, bulk loading, a scratch folder, progress read from the store, RSS of a process.
+
+The Dovecot server and the daemon subprocess come from tests/dovecot.py (running_dovecot, DaemonProcess,
+write_config): the benchmarks reuse them as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import secrets
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.dovecot import Dovecot  # noqa: E402
+
+PW = "PW_BENCH"
+ACCOUNT = "bench"
+SAMPLES = sorted((ROOT / "daemon" / "samples" / "inbox").glob("*.eml"))
+# samples the daemon answers with no draft (phishing, auto-reply, bounce, newsletter)
+NO_DRAFT = ("04-", "13-", "15-", "18-")
+_MESSAGE_ID = re.compile(rb"^Message-ID:[^\n]*\n", re.IGNORECASE | re.MULTILINE)
+
+
+def with_message_id(data: bytes, message_id: str) -> bytes:
+    """The message with its top-level Message-ID replaced (or added) by message_id."""
+    cut = data.find(b"\n\n")
+    head, body = (data, b"") if cut < 0 else (data[:cut + 1], data[cut + 1:])
+    line = f"Message-ID: {message_id}\n".encode()
+    new, count = _MESSAGE_ID.subn(line, head, count=1)
+    return (new if count else line + head) + body
+
+
+def templates(drafting_only: bool = False) -> list[bytes]:
+    return [p.read_bytes() for p in SAMPLES if not (drafting_only and p.name.startswith(NO_DRAFT))]
+
+
+def corpus(n: int, drafting_only: bool = False, tag: str = "") -> Iterator[tuple[str, bytes]]:
+    """n messages cycling through the samples, each with a unique Message-ID: (message_id, bytes)."""
+    base = templates(drafting_only)
+    tag = tag or secrets.token_hex(3)
+    for i in range(n):
+        mid = f"<bench-{tag}-{i}@bench.example>"
+        yield mid, with_message_id(base[i % len(base)], mid)
+
+
+def bulk_load(server: Dovecot, user: str, password: str, n: int, chunk: int = 500, tag: str = "") -> float:
+    """MULTIAPPEND n corpus messages to INBOX in chunks; return the seconds it took."""
+    started = time.monotonic()
+    batch: list[bytes] = []
+    with server.connect(user, password) as client:
+        for _mid, data in corpus(n, tag=tag):
+            batch.append(data)
+            if len(batch) >= chunk:
+                client.multiappend("INBOX", batch)
+                batch = []
+        if batch:
+            client.multiappend("INBOX", batch)
+        count = int(client.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"])
+    if count != n:
+        raise SystemExit(f"bulk load: INBOX holds {count} messages, not {n}")
+    return time.monotonic() - started
+
+
+@contextmanager
+def scratch(prefix: str) -> Iterator[Path]:
+    """A short scratch folder under /tmp (config, SQLite store, daemon log), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def store_count(db: Path) -> int | None:
+    """Rows in the store's messages table (drafted, skipped, quarantined, failed), read-only; None if busy."""
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
+        try:
+            return int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
+def store_statuses(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return dict(conn.execute("SELECT status, count(*) FROM messages GROUP BY status").fetchall())
+    finally:
+        conn.close()
+
+
+def rss_mb(pid: int) -> float | None:
+    """VmRSS of a process in MB (None once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def log_time(text: str, needle: str) -> float | None:
+    """The wall-clock time (epoch seconds) of the first daemon log line containing needle."""
+    for line in text.splitlines():
+        if needle in line:
+            try:
+                stamp = dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+            except ValueError:
+                continue
+            return stamp.timestamp()
+    return None
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
