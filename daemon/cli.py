@@ -24,6 +24,8 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     logging.getLogger("alembic").setLevel(max(logging.WARNING, getattr(logging, level)))
+    # mail-parser warns about every MIME part it does not decode itself (e.g. a bounce's rfc822-headers)
+    logging.getLogger("mailparser").setLevel(max(logging.ERROR, getattr(logging, level)))
 
 
 class _Group(click.Group):
