@@ -26,8 +26,8 @@ from typing import Any
 import regex
 
 try:  # the stdlib parser gives the structure of a pattern; without it no triggers are derived (rules always run)
-    from re import _constants as _c
-    from re import _parser as _sre_parser
+    from re import _constants as _c  # type: ignore[attr-defined]
+    from re import _parser as _sre_parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python < 3.11
     _sre_parser = None  # type: ignore[assignment]
 
@@ -221,32 +221,32 @@ def _seq(items: Sequence[tuple[object, object]]) -> tuple[Strings | None, String
     return exact, best
 
 
-def _node(op: object, av: object) -> tuple[Strings | None, Strings | None]:
+def _node(op: Any, av: Any) -> tuple[Strings | None, Strings | None]:  # sre parse-tree nodes are untyped
     if op is _c.LITERAL:
-        s = frozenset({chr(av)})  # type: ignore[arg-type]
+        s = frozenset({chr(av)})
         return s, s
     if op is _c.IN:
-        chars = [chr(v) for o, v in av if o is _c.LITERAL]  # type: ignore[union-attr]
-        if len(chars) == len(av) and chars:  # type: ignore[arg-type]
+        chars = [chr(v) for o, v in av if o is _c.LITERAL]
+        if len(chars) == len(av) and chars:
             s = frozenset(chars)
             return s, s
         return None, None
     if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
         return frozenset({""}), None
     if op is _c.SUBPATTERN:
-        return _seq(list(av[-1]))  # type: ignore[index]
+        return _seq(list(av[-1]))
     if op is _c.ATOMIC_GROUP:
-        return _seq(list(av))  # type: ignore[arg-type]
+        return _seq(list(av))
     if op is _c.BRANCH:
-        alts = [_seq(list(alt)) for alt in av[1]]  # type: ignore[index]
+        alts = [_seq(list(alt)) for alt in av[1]]
         exact: Strings | None = None
         if all(e is not None for e, _ in alts):
-            union = frozenset().union(*(e for e, _ in alts))  # type: ignore[misc]
+            union: Strings = frozenset().union(*(e for e, _ in alts if e is not None))
             exact = union if len(union) <= _LIMIT else None
         contains = [_usable(c) for _, c in alts]
-        return exact, (frozenset().union(*contains) if all(c is not None for c in contains) else None)  # type: ignore[misc]
+        return exact, (frozenset().union(*(c for c in contains if c is not None)) if all(c is not None for c in contains) else None)
     if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
-        lo, hi, sub = av  # type: ignore[misc]
+        lo, hi, sub = av
         e, c = _seq(list(sub))
         if lo == 0:
             return (e | {""} if e is not None and hi == 1 else None), None

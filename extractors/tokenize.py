@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import regex
 import spacy
@@ -41,13 +42,14 @@ def _keep_cache_on(nlp: Language) -> Language:
     in spaCy's tokenizer after which no further word of that text enters its cache (spaCy issue #1250): every
     multi-line text was re-tokenized from scratch (~0.5 ms for 1 KB instead of ~25 us). Tokens are unchanged.
     """
-    rules = nlp.tokenizer.rules
+    tokenizer: Any = nlp.tokenizer
+    rules = tokenizer.rules
     if rules and any(not key.strip() for key in rules):
-        nlp.tokenizer.rules = {key: value for key, value in rules.items() if key.strip()}
+        tokenizer.rules = {key: value for key, value in rules.items() if key.strip()}
     return nlp
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def blank(lang: str) -> Language:
     """A blank pipeline for the language (tokenizer only; nothing is downloaded)."""
     if lang in CJK_LANGS:
