@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 import time
+from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from daemon.assess import History, assess, tags_for
 from daemon.errors import MessageError, TransientError
 from daemon.mailboxes.base import Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
-from daemon.model import Assessment, Draft, Outcome, ParsedMessage, RawMessage
+from daemon.model import Assessment, Checklist, Draft, Outcome, ParsedMessage, RawMessage
 from daemon.store import Store
 from daemon.toolkit import Toolkit
 from extractors.checklist import is_no_reply, merge_thread
@@ -31,8 +32,13 @@ NO_HISTORY = History()
 def analyse(raw: RawMessage, kit: Toolkit, history: History = NO_HISTORY) -> tuple[ParsedMessage, Assessment]:
     """parse -> extract -> assess, with no side effects (used by `explain` and `eval` too)."""
     parsed = parse(raw, kit.platforms)
+    return parsed, assess(_checklist(parsed, kit, history), kit.decisions, history)
+
+
+def _checklist(parsed: ParsedMessage, kit: Toolkit, history: History, thread: list[dict[str, Any]] | None = None) -> Checklist:
+    """The extract stage, with what earlier messages of the thread stated filling the open items."""
     checklist = kit.extractor.extract(parsed, repeat_customer=history.has_order or history.previous_inquiries > 0)
-    return parsed, assess(checklist, kit.decisions, history)
+    return merge_thread(checklist, thread or [])
 
 
 def _history(store: Store, address: str) -> History:
@@ -67,9 +73,8 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
         store.record(outcome, sender=parsed.from_addr, subject=parsed.subject, content_hash=parsed.content_hash)
         return outcome
     history = _history(store, parsed.from_addr)
-    checklist = kit.extractor.extract(parsed, repeat_customer=history.has_order or history.previous_inquiries > 0)
     thread_ids = (*parsed.references, parsed.in_reply_to) if parsed.in_reply_to or parsed.references else ()
-    checklist = merge_thread(checklist, store.thread_checklists(raw.key.account, thread_ids, parsed.from_addr))
+    checklist = _checklist(parsed, kit, history, store.thread_checklists(raw.key.account, thread_ids, parsed.from_addr))
     assessment = assess(checklist, kit.decisions, history)
     skip = _skip_reason(parsed, kit)
     if skip:

@@ -84,10 +84,10 @@ def test_idle_new_mail_becomes_a_threaded_draft_and_sigterm_exits_0(server: Dove
     assert status.returncode == 0 and "sales" in status.stdout.decode() and " ok " in status.stdout.decode()
 
 
-def test_without_idle_the_folder_is_polled(server: Dovecot, tmp_path: Path) -> None:
+def _polled_draft(server: Dovecot, tmp_path: Path, idle: bool) -> DaemonProcess:
+    """Run the daemon on a polled mailbox until a new inquiry has its draft; return the stopped daemon."""
     user, pw = server.add_user()
-    config = write_config(tmp_path, server.mailbox_toml("sales", user, PW, idle=False), interval=5)
-    daemon = DaemonProcess(config, {PW: pw})
+    daemon = DaemonProcess(write_config(tmp_path, server.mailbox_toml("sales", user, PW, idle=idle), interval=5), {PW: pw})
     try:
         daemon.wait_for("polling every 5 s")
         with server.connect(user, pw) as c:
@@ -96,22 +96,16 @@ def test_without_idle_the_folder_is_polled(server: Dovecot, tmp_path: Path) -> N
         assert daemon.terminate() == 0
     finally:
         daemon.kill()
-    assert "IDLE off" in daemon.text()
+    return daemon
+
+
+def test_without_idle_the_folder_is_polled(server: Dovecot, tmp_path: Path) -> None:
+    assert "IDLE off" in _polled_draft(server, tmp_path, idle=False).text()
 
 
 def test_server_without_idle_capability_is_polled(tmp_path: Path) -> None:
     with running_dovecot(idle=False) as server:
-        user, pw = server.add_user()
-        config = write_config(tmp_path, server.mailbox_toml("sales", user, PW), interval=5)
-        daemon = DaemonProcess(config, {PW: pw})
-        try:
-            daemon.wait_for("polling every 5 s")
-            with server.connect(user, pw) as c:
-                append(c, RFQ)
-            wait_until(lambda: count_messages(server, user, pw) == 1, 90, "a draft", daemon)
-            assert daemon.terminate() == 0
-        finally:
-            daemon.kill()
+        _polled_draft(server, tmp_path, idle=True)
 
 
 def test_dovecot_stopped_and_restarted_mid_run_loses_nothing(tmp_path: Path) -> None:
