@@ -14,8 +14,6 @@ import hashlib
 import mimetypes
 import tomllib
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import jinja2
 import markupsafe
 import regex
 
+from daemon import mime
 from daemon.errors import RulesError
 from daemon.model import ITEM_IDS, Assessment, Draft, ParsedMessage
 from daemon.seller import Product, Seller
@@ -41,10 +40,6 @@ _RE_PREFIX = regex.compile(
 )
 _CONTROL = regex.compile(r"[\p{Cc}\p{Zl}\p{Zp}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
 _MSG_ID = regex.compile(r"<[^<>\s\p{Cc}]+@[^<>\s\p{Cc}]+>")
-_POLICY = email.policy.SMTP.clone(max_line_length=78)  # bodies are encoded with 78-character lines
-# Headers are written unfolded (RFC 5322 allows 998): CPython's folder breaks some subjects right after "Subject:",
-# which readers then unfold into a leading space.
-_OUTPUT_POLICY = email.policy.SMTP.clone(max_line_length=998)
 # Small per-language strings the drafting code itself writes (everything else lives in the templates).
 _STRINGS: dict[str, dict[str, str]] = {
     "en": {"wrote": "On {when}, {who} wrote:", "wrote_nodate": "{who} wrote:", "buyer": "the buyer",
@@ -331,29 +326,21 @@ class Drafter:
         domain = self.from_addr.rpartition("@")[2] or "localhost"
         message_id = draft_message_id(str(msg.key), rules_version, domain)
         subject = reply_subject(msg.subject, ctx["lang"])
-        em = EmailMessage(policy=_POLICY)
-        em["From"] = Address(display_name=self.from_name, addr_spec=self.from_addr)
         to = ctx["buyer"]["address"]
+        headers = [("From", mime.address(self.from_name, self.from_addr))]
         if to:
-            em["To"] = Address(display_name=ctx["buyer"]["name"], addr_spec=to)
-        em["Subject"] = subject
-        em["Date"] = email.utils.format_datetime(now or dt.datetime.now(dt.UTC))
-        em["Message-ID"] = message_id
+            headers.append(("To", mime.address(ctx["buyer"]["name"], to)))
+        headers += [
+            ("Subject", mime.unstructured(subject, "Subject")),
+            ("Date", email.utils.format_datetime(now or dt.datetime.now(dt.UTC))),
+            ("Message-ID", message_id),
+        ]
         parent = _MSG_ID.search(msg.message_id or "")
         if parent:
-            em["In-Reply-To"] = parent.group(0)
             refs = [m.group(0) for r in msg.references for m in [_MSG_ID.search(r)] if m and m.group(0) != parent.group(0)]
-            em["References"] = " ".join(refs[-10:] + [parent.group(0)])
-        em["MIME-Version"] = "1.0"
-        em.set_content(text, subtype="plain", charset="utf-8")
-        em.add_alternative(html, subtype="html", charset="utf-8")
-        for filename, ctype, data in self.attachments(a.action, ctx):
-            maintype, subtype = ctype.split("/", 1)
-            if maintype == "text":
-                em.add_attachment(data.decode("utf-8"), subtype=subtype, charset="utf-8", filename=filename)
-            else:
-                em.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-        return Draft(msg.key, message_id, a.action, to, subject, em.as_bytes(policy=_OUTPUT_POLICY))
+            headers += [("In-Reply-To", parent.group(0)), ("References", " ".join(refs[-10:] + [parent.group(0)]))]
+        data = mime.message(headers, text, html, self.attachments(a.action, ctx))
+        return Draft(msg.key, message_id, a.action, to, subject, data)
 
 
 def _with_quote(text: str, html: str, msg: ParsedMessage, lang: str = "en") -> tuple[str, str]:

@@ -63,6 +63,7 @@ class RawMessage:
     data: bytes
     flags: tuple[str, ...] = ()
     source_ref: str = ""  # mailbox-specific handle (a Maildir file name, an IMAP UID)
+    may_have_draft: bool = True  # an earlier pass may have saved its draft: look in Drafts before saving one
 
 
 @dataclass(frozen=True, slots=True)

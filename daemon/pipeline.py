@@ -15,10 +15,10 @@ from typing import Any
 
 from daemon.assess import History, assess, tags_for
 from daemon.errors import MessageError, TransientError
-from daemon.mailboxes.base import Mailbox
+from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
 from daemon.model import Assessment, Checklist, Draft, Outcome, ParsedMessage, RawMessage
-from daemon.store import Store
+from daemon.store import CustomerUpdate, Store
 from daemon.toolkit import Toolkit
 from extractors.checklist import is_no_reply, merge_thread
 from extractors.prepare import parse
@@ -41,8 +41,8 @@ def _checklist(parsed: ParsedMessage, kit: Toolkit, history: History, thread: li
     return merge_thread(checklist, thread or [])
 
 
-def _history(store: Store, address: str) -> History:
-    row = store.customer(address) if address else None
+def _history(row: dict[str, Any] | None) -> History:
+    """What the customer row says about the buyer's earlier inquiries and orders."""
     if not row:
         return History()
     return History(
@@ -63,18 +63,22 @@ def _skip_reason(parsed: ParsedMessage, kit: Toolkit) -> str:
 
 
 def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_bytes: int = 25_000_000) -> Outcome:
-    """Process one fetched message to its end: a recorded outcome (drafted, skipped) or a MessageError."""
+    """Process one fetched message to its end: a recorded outcome (drafted, skipped) or a MessageError.
+
+    The store is read once before and written once after: the message's row and its buyer's customer row are
+    recorded together, after the draft is saved."""
     if len(raw.data) > max_bytes:
         raise MessageError(f"message of {len(raw.data)} bytes is over the {max_bytes}-byte limit")
     parsed = parse(raw, kit.platforms)
-    duplicate = store.find_duplicate(raw.key.account, parsed.message_id, parsed.content_hash) if parsed.message_id else None
-    if duplicate is not None:
-        outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=f"already processed as {duplicate}")
-        store.record(outcome, sender=parsed.from_addr, subject=parsed.subject, content_hash=parsed.content_hash)
-        return outcome
-    history = _history(store, parsed.from_addr)
+    meta: dict[str, Any] = {"sender": parsed.from_addr, "subject": parsed.subject, "content_hash": parsed.content_hash}
     thread_ids = (*parsed.references, parsed.in_reply_to) if parsed.in_reply_to or parsed.references else ()
-    checklist = _checklist(parsed, kit, history, store.thread_checklists(raw.key.account, thread_ids, parsed.from_addr))
+    prior = store.prior(raw.key.account, parsed.message_id, parsed.content_hash, parsed.from_addr, thread_ids)
+    if prior.duplicate is not None:
+        outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=f"already processed as {prior.duplicate}")
+        store.record(outcome, **meta)
+        return outcome
+    history = _history(prior.customer)
+    checklist = _checklist(parsed, kit, history, prior.thread)
     assessment = assess(checklist, kit.decisions, history)
     skip = _skip_reason(parsed, kit)
     if skip:
@@ -88,18 +92,15 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
         else:
             _deliver_once(raw, parsed, draft, mailbox, store)
             outcome = Outcome(raw.key, parsed.message_id, "drafted", assessment.action, assessment=assessment, draft=draft)
-    if mailbox.tags_supported:
-        mailbox.tag(raw.key, tags_for(assessment, kit.decisions))
-    store.record(
-        outcome, sender=parsed.from_addr, subject=parsed.subject, language=parsed.language,
-        rules_version=kit.rules_version, content_hash=parsed.content_hash,
-    )
+    tags = tags_for(assessment, kit.decisions) if mailbox.tags_supported else []
+    mailbox.tag_later(raw.key, tags)
+    customer = None
     if outcome.status == "drafted" and parsed.from_addr:
-        store.update_customer(
-            parsed.from_addr,
-            {k: (f.as_json() if f else None) for k, f in checklist.items},
+        customer = CustomerUpdate(
+            parsed.from_addr, {k: (f.as_json() if f else None) for k, f in checklist.items},
             checklist.clarity, assessment.tier, is_order=checklist.signal("is_order"),
-        )
+        )  # fmt: skip
+    store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer, **meta)
     log.info(
         "mailbox=%s uid=%s clarity=%d/18 priority=%s tier=%s action=%s status=%s",
         raw.key.account, raw.key.uid, checklist.clarity, assessment.priority, assessment.tier, outcome.action, outcome.status,
@@ -108,12 +109,16 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
 
 
 def _deliver_once(raw: RawMessage, parsed: ParsedMessage, draft: Draft, mailbox: Mailbox, store: Store) -> None:
-    """Save the draft exactly once across crashes: the attempt is recorded before the draft is saved, so only a
-    message with an earlier attempt needs the (on IMAP, costly) search of Drafts for the draft's Message-ID."""
-    if store.get(raw.key) is not None and mailbox.find_draft(draft.message_id):
+    """Save the draft exactly once across crashes. Every attempt is noted durably before the draft is saved: by
+    an IMAP mailbox once per batch it hands over, else here per message. So the mailbox knows which messages an
+    earlier pass may have saved a draft for, and only those need the (on IMAP, costly) search of Drafts for the
+    draft's deterministic Message-ID."""
+    if raw.may_have_draft and mailbox.find_draft(draft.message_id):
+        log.info("mailbox=%s uid=%s draft %s is in Drafts already", raw.key.account, raw.key.uid, draft.message_id)
         return
-    store.record(Outcome(raw.key, parsed.message_id, "failed", draft.action, reason="drafting",
-                         error="interrupted while saving the draft"), sender=parsed.from_addr, subject=parsed.subject)
+    if not mailbox.notes_attempts:
+        store.record(Outcome(raw.key, parsed.message_id, "failed", draft.action, reason="drafting",
+                             error="interrupted while saving the draft"), sender=parsed.from_addr, subject=parsed.subject)
     mailbox.save_draft(draft)
 
 
@@ -132,7 +137,7 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
                 metrics: Metrics = NULL_METRICS) -> RunStats:
     """Process every new message of one mailbox, oldest first; one bad message never blocks the rest."""
     stats = RunStats()
-    for raw in mailbox.fetch_new(store.is_done):
+    for raw in mailbox.fetch_new(store.statuses):
         if stop is not None and stop.is_set():
             break
         kit = kit_ref.get()
@@ -147,13 +152,18 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
             metrics.error(raw.key.account, type(e).__name__)
             if attempts >= max_attempts or isinstance(e, MessageError):
                 outcome = Outcome(raw.key, "", "quarantined", "none", reason="could not be processed", error=error)
-                store.record(outcome)
+                tags = [QUARANTINE_TAG] if mailbox.tags_supported else []
+                mailbox.tag_later(raw.key, tags)
+                store.record(outcome, tags=tags)
+                mailbox.finished(raw.key, "quarantined")
                 log.warning("mailbox=%s uid=%s quarantined after %d attempts: %s", raw.key.account, raw.key.uid, attempts, error)
                 stats.quarantined += 1
             else:
+                mailbox.finished(raw.key, "failed")
                 log.warning("mailbox=%s uid=%s failed (attempt %d of %d): %s", raw.key.account, raw.key.uid, attempts, max_attempts, error)
                 stats.failed += 1
             continue
+        mailbox.finished(raw.key, outcome.status)
         stats.processed += 1
         stats.outcomes.append(outcome)
         metrics.message_done(raw.key.account, outcome.action, outcome.status, time.monotonic() - started)

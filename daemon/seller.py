@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -121,7 +122,13 @@ class Seller:
         return path if path.is_file() else None
 
     def content(self, lang: str) -> str:
-        """The first case study or compliance note for the language (falling back to English), or ''."""
+        """The first case study or compliance note for the language (falling back to English), or ''. Read once
+        per loaded profile (a reload, e.g. on SIGHUP, loads a new one)."""
+        if lang not in self._content:
+            self._content[lang] = self._read_content(lang)
+        return self._content[lang]
+
+    def _read_content(self, lang: str) -> str:
         if not self.data.catalogue.content_dir:
             return ""
         folder = self.base / self.data.catalogue.content_dir
@@ -130,6 +137,20 @@ class Seller:
             if files:
                 return files[0].read_text(encoding="utf-8").strip()
         return ""
+
+    @cached_property
+    def _content(self) -> dict[str, str]:
+        return {}
+
+    @cached_property
+    def _models(self) -> list[tuple[Product, list[regex.Pattern[str]]]]:
+        """Each product's model numbers as patterns, compiled once."""
+        return [(p, [regex.compile(rf"(?<![\w-]){regex.escape(m.lower())}") for m in p.models]) for p in self.products]
+
+    @cached_property
+    def _ratings(self) -> list[set[tuple[str, str]]]:
+        """Each product's own ratings (value, unit), parsed once."""
+        return [set().union(*(ratings_in(r) for r in p.ratings)) if p.ratings else set() for p in self.products]
 
     @property
     def own_domains(self) -> tuple[str, ...]:
@@ -144,16 +165,15 @@ class Seller:
         is not the 150W one), so no price is ever quoted for a product the buyer did not ask for.
         """
         low = text.lower()
-        by_model = [p for p in self.products if any(regex.search(rf"(?<![\w-]){regex.escape(m.lower())}", low) for m in p.models)]
+        by_model = [p for p, patterns in self._models if any(pattern.search(low) for pattern in patterns)]
         if by_model:
             return by_model
         named = ratings_in(text)
         scored = []
-        for product in self.products:
+        for product, own in zip(self.products, self._ratings, strict=True):
             score = sum(len(k) for k in product.keywords if k.lower() in low)
             if not score:
                 continue
-            own = set().union(*(ratings_in(r) for r in product.ratings)) if product.ratings else set()
             units = {u for _, u in own}
             if any(u in units for _, u in named) and not own & named:
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,9 @@ import pytest
 
 from daemon.config import Config, DaemonConfig, ImapMailboxConfig
 from daemon.errors import ConfigError, TransientError
-from daemon.mailboxes.imap import QUARANTINE_TAG, ImapMailbox
-from daemon.model import Draft, MessageKey
+from daemon.mailboxes.base import QUARANTINE_TAG
+from daemon.mailboxes.imap import ImapMailbox
+from daemon.model import Draft, MessageKey, Outcome
 from daemon.store import Store
 from tests.dovecot import Dovecot, append, drafts, flags, message, running_dovecot
 
@@ -55,8 +56,8 @@ def make_box(server: Dovecot, monkeypatch: pytest.MonkeyPatch, store: Store | No
     return ImapMailbox(cfg, config, store), name, password
 
 
-def never_done(key: MessageKey) -> bool:
-    return False
+def never_done(keys: Sequence[MessageKey]) -> dict[MessageKey, str]:
+    return {}
 
 
 def a_draft(key: MessageKey, message_id: str) -> Draft:
@@ -83,14 +84,13 @@ def test_checkpoint_skips_done_messages_and_resumes_after_them(server: Dovecot, 
         append(c, [message(n) for n in range(3)])
     done: set[int] = set()
     with box:
-        for raw in box.fetch_new(lambda k: k.uid in done):
+        for raw in box.fetch_new(lambda keys: {k: "drafted" for k in keys if k.uid in done}):
             done.add(raw.key.uid)
-            from daemon.model import Outcome
             sqlite_store.record(Outcome(raw.key, "", "skipped", "none"))
         checkpoint = sqlite_store.checkpoint("sales", "INBOX", box.uidvalidity)
         with server.connect(user, pw) as c:
             append(c, message(9))
-        again = [m.key.uid for m in box.fetch_new(sqlite_store.is_done)]
+        again = [m.key.uid for m in box.fetch_new(sqlite_store.statuses)]
     assert (checkpoint, again) == (3, [4])
 
 
@@ -100,7 +100,7 @@ def test_oversized_message_is_recorded_and_skipped_without_fetching(server: Dove
     with server.connect(user, pw) as c:
         append(c, [message(1, body="x" * 20_000), message(2)])
     with box:
-        got = [m.key.uid for m in box.fetch_new(sqlite_store.is_done)]
+        got = [m.key.uid for m in box.fetch_new(sqlite_store.statuses)]
         row = sqlite_store.get(MessageKey("sales", "INBOX", box.uidvalidity, 1))
     assert got == [2]
     assert row is not None and row["status"] == "skipped" and "over the 10000-byte limit" in row["reason"]
@@ -257,16 +257,16 @@ def test_uidvalidity_change_starts_a_new_checkpoint(server: Dovecot, monkeypatch
     box, _, _ = make_box(server, monkeypatch, sqlite_store, user=user, inbox="Sales")
     from daemon.model import Outcome
     with box:
-        first = list(box.fetch_new(sqlite_store.is_done))
+        first = list(box.fetch_new(sqlite_store.statuses))
         for raw in first:
             sqlite_store.record(Outcome(raw.key, "", "skipped", "none"))
-        list(box.fetch_new(sqlite_store.is_done))  # moves the checkpoint past them
+        list(box.fetch_new(sqlite_store.statuses))  # moves the checkpoint past them
     with server.connect(*user) as c:
         c.delete_folder("Sales")
         c.create_folder("Sales")
         append(c, [raw.data for raw in first], "Sales")
     with box:
-        second = list(box.fetch_new(sqlite_store.is_done))
+        second = list(box.fetch_new(sqlite_store.statuses))
     assert len(second) == 2 and second[0].key.uidvalidity != first[0].key.uidvalidity
     assert [r.data for r in second] == [r.data for r in first]
 
@@ -284,3 +284,39 @@ def test_wait_returns_at_once_for_mail_that_came_after_the_pass(server: Dovecot,
         box.wait(60, threading.Event())
         assert time.monotonic() - started < 2
         assert len(list(box.fetch_new(never_done))) == 1
+
+
+def test_a_batch_is_noted_before_it_is_handed_over(server: Dovecot, monkeypatch: pytest.MonkeyPatch,
+                                                   sqlite_store: Store) -> None:
+    box, user, pw = make_box(server, monkeypatch, sqlite_store, batch_size=2)
+    with server.connect(user, pw) as c:
+        append(c, [message(n) for n in range(3)])
+    with box:
+        first = box.fetch_new(sqlite_store.statuses)
+        raw = next(first)
+        noted = sqlite_store.attempted("sales", "INBOX", box.uidvalidity)
+        first.close()  # the process stops here: nothing is recorded
+        again = {m.key.uid: m.may_have_draft for m in box.fetch_new(sqlite_store.statuses)}
+    assert (raw.may_have_draft, noted, again) == (False, 2, {1: True, 2: True, 3: False})
+
+
+def test_tags_are_set_per_batch_and_again_after_an_interrupted_batch(server: Dovecot, monkeypatch: pytest.MonkeyPatch,
+                                                                    sqlite_store: Store) -> None:
+    box, user, pw = make_box(server, monkeypatch, sqlite_store, batch_size=2)
+    with server.connect(user, pw) as c:
+        append(c, [message(n) for n in range(3)])
+    with box:
+        for raw in box.fetch_new(sqlite_store.statuses):
+            tags = [f"$Uid{raw.key.uid}"]
+            if raw.key.uid == 3:  # recorded, then the process dies before the batch ends and sets the tag
+                sqlite_store.record(Outcome(raw.key, "", "skipped", "none"), tags=tags)
+                break
+            box.tag_later(raw.key, tags)
+            sqlite_store.record(Outcome(raw.key, "", "skipped", "none"), tags=tags)
+    with server.connect(user, pw) as c:
+        before = {uid: sorted(f for f in v if f.startswith(b"$")) for uid, v in flags(c).items()}
+    with box:
+        list(box.fetch_new(sqlite_store.statuses))
+    with server.connect(user, pw) as c:
+        after = {uid: sorted(f for f in v if f.startswith(b"$")) for uid, v in flags(c).items()}
+    assert (before, after) == ({1: [b"$Uid1"], 2: [b"$Uid2"], 3: []}, {1: [b"$Uid1"], 2: [b"$Uid2"], 3: [b"$Uid3"]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ from daemon.model import Draft, MessageKey
 MESSAGE = b"From: buyer@example.com\nMessage-ID: <%d@example.com>\nSubject: RFQ %d\n\nWe need 500 pcs.\n"
 
 
-def never_done(key: MessageKey) -> bool:
-    return False
+def never_done(keys: Sequence[MessageKey]) -> dict[MessageKey, str]:
+    return {}
 
 
 def deliver(inbox: Path, unique: str, n: int, mtime: float, sub: str = "new", info: str = "") -> Path:
@@ -88,7 +89,7 @@ def test_is_done_filters(box: MaildirMailbox) -> None:
     for n, unique in enumerate(["a", "b", "c"]):
         deliver(box.path, unique, n, 1000 + n)
     done = {maildir_uid("b")}
-    fetched = list(box.fetch_new(lambda key: key.uid in done, limit=2))
+    fetched = list(box.fetch_new(lambda keys: {k: "drafted" for k in keys if k.uid in done}, limit=2))
     assert [m.key.uid for m in fetched] == [maildir_uid("a"), maildir_uid("c")]
 
 

@@ -63,7 +63,7 @@ def test_crash_after_draft_before_record_makes_no_second_draft(box: MaildirMailb
 
     shutil.copyfile(GOOD, box.path / "new" / "1.good")
     box.open()
-    raw = next(box.fetch_new(db.is_done))
+    raw = next(box.fetch_new(db.statuses))
     parsed, assessment = _analysed(raw, kit)
     _deliver_once(raw, parsed, kit.get().drafter.draft(parsed, assessment, kit.get().rules_version), box, db)
     box.close()  # the process dies here, before the store records the message as drafted
@@ -104,7 +104,7 @@ def test_failing_message_is_retried_then_quarantined(box: MaildirMailbox, db: St
 def test_never_draft_for_own_or_no_reply_senders(box: MaildirMailbox, db: Store, kit: KitRef, name: str, data: bytes, reason: str) -> None:
     _put(box, name, data)
     box.open()
-    outcome = process(next(box.fetch_new(db.is_done)), kit.get(), box, db)
+    outcome = process(next(box.fetch_new(db.statuses)), kit.get(), box, db)
     assert (outcome.status, outcome.reason, _drafts(box)) == ("skipped", reason, [])
 
 

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 
 from daemon.errors import ConfigError, TransientError
 from daemon.model import Assessment, Checklist, Draft, Finding, MessageKey, Outcome, Signal
-from daemon.store import HIGH_CHANGE_RISK_AT, Base, Store
+from daemon.store import HIGH_CHANGE_RISK_AT, Base, CustomerUpdate, Store
 
 KEY = MessageKey("sales", "INBOX", 7, 4711)
 OTHER = MessageKey("sales", "INBOX", 8, 1)
@@ -211,7 +211,7 @@ def test_ping_sqlite_not_upgraded(tmp_path: Path) -> None:
         missing.ping()
     assert not (tmp_path / "none.sqlite3").exists()  # ping creates nothing
     (tmp_path / "empty.sqlite3").touch()
-    with pytest.raises(ConfigError, match="not 0001"):
+    with pytest.raises(ConfigError, match="not 0002"):
         Store(f"sqlite:///{tmp_path / 'empty.sqlite3'}").ping()
 
 
@@ -220,3 +220,36 @@ def test_upgrade_creates_sqlite_folder(tmp_path: Path) -> None:
     store.upgrade()
     store.ping()
     store.dispose()
+
+
+def test_statuses_of_many_keys(store: Store) -> None:
+    keys = [MessageKey("sales", "INBOX", 7, uid) for uid in range(1, 1202)]  # more than one query's worth
+    stored = {keys[0]: "drafted", keys[600]: "skipped", keys[1200]: "quarantined", keys[5]: "failed"}
+    for key, status in stored.items():
+        store.record(outcome(key, status=status))
+    assert store.statuses([*keys, OTHER]) == stored
+
+
+def test_prior_reads_duplicate_customer_and_thread(store: Store) -> None:
+    store.record(outcome(), sender="buyer@example.com", content_hash="h1",
+                 customer=CustomerUpdate("buyer@example.com", {"quantity": {"value": 500}}, 1, "B"))
+    prior = store.prior("sales", "<a@b>", "h1", "buyer@example.com", ["<draft@x>"])
+    assert (prior.duplicate, (prior.customer or {}).get("inquiries"), len(prior.thread)) == (KEY, 1, 1)
+
+
+def test_record_with_customer_is_one_transaction(store: Store) -> None:
+    bad = CustomerUpdate("buyer@example.com", {"quantity": {"value": object()}}, 1, "B")  # not JSON: the write fails
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the driver's own error
+        store.record(outcome(), sender="buyer@example.com", customer=bad)
+    assert (store.get(KEY), store.customer("buyer@example.com")) == (None, None)
+
+
+ATTEMPTED_CASES = [([10], 10), ([10, 5], 10), ([200, 400], 400)]
+
+
+@pytest.mark.parametrize(("uids", "expected"), ATTEMPTED_CASES, ids=[str(c[0]) for c in ATTEMPTED_CASES])
+def test_attempted_mark_never_moves_back_and_leaves_the_checkpoint(store: Store, uids: list[int], expected: int) -> None:
+    store.set_checkpoint("sales", "INBOX", 7, 3)
+    for uid in uids:
+        store.set_attempted("sales", "INBOX", 7, uid)
+    assert (store.attempted("sales", "INBOX", 7), store.checkpoint("sales", "INBOX", 7)) == (expected, 3)

@@ -10,6 +10,10 @@ from typing import Self
 
 from daemon.model import Draft, MessageKey, RawMessage
 
+DONE = ("drafted", "skipped", "quarantined")
+QUARANTINE_TAG = "$Triage_Quarantined"
+Statuses = Callable[[Sequence[MessageKey]], dict[MessageKey, str]]  # the stored status of the keys that have one
+
 
 class Mailbox(abc.ABC):
     """One account's inbox and drafts folder; reading never changes the buyer's message."""
@@ -24,9 +28,16 @@ class Mailbox(abc.ABC):
     def close(self) -> None:
         """Disconnect and forget cached state."""
 
+    notes_attempts = False  # True: the mailbox notes in the store which messages it handed over (per batch)
+
     @abc.abstractmethod
-    def fetch_new(self, is_done: Callable[[MessageKey], bool], limit: int | None = None) -> Iterator[RawMessage]:
-        """Yield the messages not yet done, oldest first, without changing them."""
+    def fetch_new(self, statuses: Statuses, limit: int | None = None) -> Iterator[RawMessage]:
+        """Yield the messages not yet done (statuses() gives the stored status of some keys), oldest first, without
+        changing them. The consumer reports each yielded message's end with finished()."""
+
+    def finished(self, key: MessageKey, status: str) -> None:
+        """Hear how a yielded message ended (drafted, skipped, quarantined or failed); a Maildir needs nothing."""
+        return None
 
     @abc.abstractmethod
     def find_draft(self, message_id: str) -> bool:
@@ -39,6 +50,11 @@ class Mailbox(abc.ABC):
     @abc.abstractmethod
     def tag(self, key: MessageKey, tags: Sequence[str]) -> bool:
         """Set keywords on the inquiry; return False when tags are off."""
+
+    def tag_later(self, key: MessageKey, tags: Sequence[str]) -> None:
+        """Set keywords on the inquiry, at the latest when the batch it came in ends (IMAP: one STORE per batch
+        and tag set); here at once."""
+        self.tag(key, tags)
 
     @property
     @abc.abstractmethod

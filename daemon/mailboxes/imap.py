@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ import imapclient
 
 from daemon.config import Config, ImapMailboxConfig
 from daemon.errors import TransientError
-from daemon.mailboxes.base import Mailbox
+from daemon.mailboxes.base import DONE, Mailbox, Statuses
 from daemon.mailboxes.imap_connect import Connector, buffered_input, guard
 from daemon.mailboxes.imap_folders import find_drafts, keywords_allowed
 from daemon.mailboxes.imap_scan import (
@@ -33,13 +33,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_TAG = "$Triage_Quarantined"
-DONE = ("drafted", "skipped", "quarantined")
 SIZE_CHUNK = 1000  # UIDs per RFC822.SIZE fetch (Dovecot's command line limit is 64 KB)
 
 
 class ImapMailbox(Mailbox):
     """One IMAP account: its inbox folder and its drafts folder."""
+
+    notes_attempts = True
 
     def __init__(self, cfg: ImapMailboxConfig, config: Config, store: Store | None = None) -> None:
         self.cfg = cfg
@@ -55,6 +55,9 @@ class ImapMailbox(Mailbox):
         self._tags = False
         self._tags_logged: set[tuple[str, int]] = set()
         self._uidnext = 0
+        self._finished: dict[MessageKey, str] = {}  # how the yielded messages ended, as the consumer reported
+        self._pending_tags: dict[tuple[str, ...], list[int]] = {}  # tag set -> inbox UIDs, set when a batch ends
+        self._checkpointed = 0
 
     # -- connection -------------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -109,15 +112,23 @@ class ImapMailbox(Mailbox):
         return dict(info)
 
     # -- new mail ---------------------------------------------------------------------------------------------
-    def fetch_new(self, is_done: Callable[[MessageKey], bool], limit: int | None = None) -> Iterator[RawMessage]:
-        """Yield the inbox messages above the checkpoint that are not done, oldest first, in BODY.PEEK batches."""
+    def fetch_new(self, statuses: Statuses, limit: int | None = None) -> Iterator[RawMessage]:
+        """Yield the inbox messages above the checkpoint that are not done, oldest first, in BODY.PEEK batches.
+
+        Before a batch is handed over, its highest UID is noted in the store (one write per batch): after a crash,
+        only a message at or below that mark may have had its draft saved. The checkpoint moves once per batch,
+        up to the last message before the first one that did not end (failed: retried next pass)."""
         folder = self.cfg.inbox
         info = self._select(folder, fresh=True) or {}
         uidvalidity = self.uidvalidity
         last = self.checkpoints.get(self.name, folder, uidvalidity)
+        attempted = self.checkpoints.attempted(self.name, folder, uidvalidity)
         uids = candidate_uids(self._conn(), self.name, last, self.cfg.backfill_days)
         self._uidnext = max([int(info.get(b"UIDNEXT", 0) or 0), *(u + 1 for u in uids)])
-        todo = [u for u in uids if not is_done(MessageKey(self.name, folder, uidvalidity, u))]
+        keys = [MessageKey(self.name, folder, uidvalidity, u) for u in uids]
+        stored = statuses(keys)
+        todo = [key.uid for key in keys if stored.get(key) not in DONE]
+        self._retag([key for key in keys if stored.get(key) in DONE])
         passed = [u for u in uids if not todo or u < todo[0]]
         if passed:
             self.checkpoints.set(self.name, folder, uidvalidity, passed[-1])
@@ -128,32 +139,54 @@ class ImapMailbox(Mailbox):
             log.info("mailbox=%s backfill: %d message(s) of the last %d day(s) to process", self.name, len(todo),
                      self.cfg.backfill_days)
         sizes = self._sizes(todo)
-        yielded, remaining, blocked = 0, len(todo), False
-        with progress(self.name, len(todo), backfill=last == 0) as bar:
-            for batch in size_batches(sizes, todo, self.cfg.batch_size):
-                bodies = self._bodies([u for u in batch if sizes[u] <= self.max_bytes])
-                for uid in batch:
-                    key = MessageKey(self.name, folder, uidvalidity, uid)
-                    if limit is not None and yielded >= limit:
-                        return
-                    if sizes[uid] > self.max_bytes:
-                        skip_oversized(self.store, key, sizes[uid], self.max_bytes)
-                    elif uid in bodies:
-                        data, flags = bodies.pop(uid)
-                        yield RawMessage(key, data, flags, str(uid))
-                        yielded += 1
-                        status = status_of(self.store, key, is_done)
-                        if status == "quarantined":
-                            self.tag(key, [QUARANTINE_TAG])
-                        blocked = blocked or status not in DONE
-                    if not blocked:
-                        self.checkpoints.set(self.name, folder, uidvalidity, uid)
-                    remaining -= 1
-                    bar.advance()
-                    if remaining % BACKLOG_EVERY == 0:
-                        self._backlog(remaining)
-        if not blocked:
-            self.checkpoints.set(self.name, folder, uidvalidity, uids[-1])
+        yielded, remaining, blocked, reached = 0, len(todo), False, 0
+        self._finished.clear()
+        self._checkpointed = 0
+        try:
+            with progress(self.name, len(todo), backfill=last == 0) as bar:
+                for batch in size_batches(sizes, todo, self.cfg.batch_size):
+                    wanted = [u for u in batch if sizes[u] <= self.max_bytes]
+                    if limit is not None:
+                        wanted = wanted[:max(0, limit - yielded)]
+                    if wanted and wanted[-1] > attempted:
+                        self.checkpoints.set_attempted(self.name, folder, uidvalidity, wanted[-1])
+                    bodies = self._bodies(wanted)
+                    for uid in batch:
+                        key = MessageKey(self.name, folder, uidvalidity, uid)
+                        if limit is not None and yielded >= limit:
+                            return
+                        if sizes[uid] > self.max_bytes:
+                            skip_oversized(self.store, key, sizes[uid], self.max_bytes)
+                        elif uid in bodies:
+                            data, flags = bodies.pop(uid)
+                            yield RawMessage(key, data, flags, str(uid), may_have_draft=uid <= attempted)
+                            yielded += 1
+                            status = self._finished.pop(key, None) or status_of(key, statuses)
+                            blocked = blocked or status not in DONE
+                        if not blocked:
+                            reached = uid
+                        remaining -= 1
+                        bar.advance()
+                        if remaining % BACKLOG_EVERY == 0:
+                            self._backlog(remaining)
+                    self.flush_tags()
+                    self._advance(folder, uidvalidity, reached)
+            if not blocked:
+                reached = uids[-1]
+        finally:  # also when the consumer stops early: keep what was done. If the tags cannot be set (connection
+            # lost), the checkpoint stays: the next pass sets the recorded tags of the messages above it again.
+            self.flush_tags()
+            self._advance(folder, uidvalidity, reached)
+
+    def finished(self, key: MessageKey, status: str) -> None:
+        """Hear how a yielded message ended; fetch_new reads it when the consumer asks for the next message."""
+        self._finished[key] = status
+
+    def _advance(self, folder: str, uidvalidity: int, uid: int) -> None:
+        """Move the checkpoint to uid (once per batch, not per message)."""
+        if uid and uid != self._checkpointed:
+            self.checkpoints.set(self.name, folder, uidvalidity, uid)
+            self._checkpointed = uid
 
     def _sizes(self, uids: list[int]) -> dict[int, int]:
         sizes: dict[int, int] = {}
@@ -206,6 +239,30 @@ class ImapMailbox(Mailbox):
         with guard(self.name, f"tagging uid {key.uid}"):
             self._conn().add_flags([key.uid], list(tags), silent=True)
         return True
+
+    def tag_later(self, key: MessageKey, tags: Sequence[str]) -> None:
+        """Queue keywords for the inquiry; flush_tags() sets them, one STORE per tag set, when the batch ends."""
+        if tags and self._tags and key.uidvalidity == self.uidvalidity:
+            self._pending_tags.setdefault(tuple(tags), []).append(key.uid)
+
+    def flush_tags(self) -> None:
+        """Set the queued keywords (UID STORE +FLAGS.SILENT, never \\Seen)."""
+        pending, self._pending_tags = self._pending_tags, {}
+        if not pending:
+            return
+        self._select(self.cfg.inbox)
+        for tags, uids in pending.items():
+            with guard(self.name, f"tagging {len(uids)} message(s)"):
+                self._conn().add_flags(uids, list(tags), silent=True)
+
+    def _retag(self, keys: list[MessageKey]) -> None:
+        """Set again the recorded tags of done messages above the checkpoint: a crash may have come between their
+        record and the end of their batch."""
+        if not keys or not self._tags or self.store is None:
+            return
+        for key, tags in self.store.tags_of(keys).items():
+            self.tag_later(key, tags)
+        self.flush_tags()
 
     @property
     def tags_supported(self) -> bool:

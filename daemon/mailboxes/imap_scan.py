@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +23,25 @@ BACKLOG_EVERY = 25  # update the mailbox's backlog in the store every this many 
 
 
 class Checkpoints:
-    """The highest UID done per folder generation: in the store, or in memory without one."""
+    """Per folder generation, the highest UID done and the highest UID handed to the pipeline (attempted): in the
+    store, or in memory without one."""
 
     def __init__(self, store: Store | None) -> None:
         self.store = store
         self._memory: dict[tuple[str, str, int], int] = {}
+        self._attempted: dict[tuple[str, str, int], int] = {}
+
+    def attempted(self, account: str, folder: str, uidvalidity: int) -> int:
+        if self.store is not None:
+            return self.store.attempted(account, folder, uidvalidity)
+        return self._attempted.get((account, folder, uidvalidity), 0)
+
+    def set_attempted(self, account: str, folder: str, uidvalidity: int, uid: int) -> None:
+        if self.store is not None:
+            self.store.set_attempted(account, folder, uidvalidity, uid)
+        else:
+            key = (account, folder, uidvalidity)
+            self._attempted[key] = max(uid, self._attempted.get(key, 0))
 
     def get(self, account: str, folder: str, uidvalidity: int) -> int:
         if self.store is not None:
@@ -99,9 +113,6 @@ def skip_oversized(store: Store | None, key: MessageKey, size: int, limit: int) 
         store.record(Outcome(key, "", "skipped", "none", reason=reason))
 
 
-def status_of(store: Store | None, key: MessageKey, is_done: Callable[[MessageKey], bool]) -> str:
-    """The stored status of a message after the pipeline had it ('' when unknown)."""
-    if store is not None:
-        row = store.get(key)
-        return str(row["status"]) if row else ""
-    return "drafted" if is_done(key) else ""
+def status_of(key: MessageKey, statuses: Callable[[Sequence[MessageKey]], dict[MessageKey, str]]) -> str:
+    """The stored status of a message the consumer did not report on ('' when unknown)."""
+    return statuses([key]).get(key, "")

@@ -10,11 +10,11 @@ import os
 import re
 import socket
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from daemon.errors import ConfigError, TransientError
-from daemon.mailboxes.base import Mailbox
+from daemon.mailboxes.base import DONE, Mailbox, Statuses
 from daemon.model import Draft, MessageKey, RawMessage
 
 log = logging.getLogger(__name__)
@@ -103,21 +103,23 @@ class MaildirMailbox(Mailbox):
             raise TransientError(f"mailbox {self.name}: cannot list Maildir {self.path}: {e}") from e
         return sorted(found, key=lambda f: (f[0], f[1]))
 
-    def fetch_new(self, is_done: Callable[[MessageKey], bool], limit: int | None = None) -> Iterator[RawMessage]:
-        """Yield the inbox messages not yet done, oldest first; files are only read."""
+    def fetch_new(self, statuses: Statuses, limit: int | None = None) -> Iterator[RawMessage]:
+        """Yield the inbox messages not yet done, oldest first; files are only read. A message with a stored row
+        that is not done had an earlier attempt, which may have saved its draft."""
+        listing = [(self._key(file_name), path) for _mtime, file_name, path in self._listing()]
+        stored = statuses([key for key, _path in listing])
         seen: set[int] = set()
-        for _mtime, file_name, path in self._listing():
+        for key, path in listing:
             if limit is not None and len(seen) >= limit:
                 return
-            key = self._key(file_name)
-            if key.uid in seen or is_done(key):
+            if key.uid in seen or stored.get(key) in DONE:
                 continue
             found = self._read(path)
             if found is None:
                 continue
             path, data = found
             seen.add(key.uid)
-            yield RawMessage(key, data, maildir_flags(path.name), str(path))
+            yield RawMessage(key, data, maildir_flags(path.name), str(path), may_have_draft=key in stored)
 
     def _read(self, path: Path) -> tuple[Path, bytes] | None:
         """Read a message file, following it if a mail client just moved it from new/ to cur/."""

@@ -1,0 +1,138 @@
+"""The database schema: what was done with each message, customers, checkpoints and mailbox states.
+
+The migrations in `migrations/` are compared against this metadata by the test suite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+STATUSES = ("drafted", "skipped", "quarantined", "failed")
+MESSAGE_ID_MAX = 998
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime that always comes back in UTC, on SQLite too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return None if value is None else value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose metadata the migrations are compared against."""
+
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class Message(Base):
+    """One inquiry and what was decided about it."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.UniqueConstraint("account", "folder", "uidvalidity", "uid"),
+        sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(100))
+    folder: Mapped[str] = mapped_column(sa.String(255))
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
+    uid: Mapped[int] = mapped_column(sa.BigInteger)
+    message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), index=True, default="")
+    content_hash: Mapped[str] = mapped_column(sa.String(64), index=True, default="")
+    sender: Mapped[str] = mapped_column(sa.String, default="")
+    subject: Mapped[str] = mapped_column(sa.String, default="")
+    language: Mapped[str] = mapped_column(sa.String(16), default="")
+    status: Mapped[str] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(64), default="")
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    clarity: Mapped[int | None] = mapped_column(sa.Integer)
+    priority: Mapped[str | None] = mapped_column(sa.String(32))
+    tier: Mapped[str | None] = mapped_column(sa.String(32))
+    follow_up_mode: Mapped[str | None] = mapped_column(sa.String(64))
+    quote: Mapped[str | None] = mapped_column(sa.String(64))
+    sample: Mapped[str | None] = mapped_column(sa.String(64))
+    strength: Mapped[str | None] = mapped_column(sa.String(32))
+    checklist: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    signals: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    reasons: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
+    tags: Mapped[list[str] | None] = mapped_column(sa.JSON)  # the IMAP keywords set on the inquiry
+    draft_message_id: Mapped[str | None] = mapped_column(sa.String(MESSAGE_ID_MAX), index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    rules_version: Mapped[str] = mapped_column(sa.String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Customer(Base):
+    """What is known about one buyer address across inquiries."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    domain: Mapped[str] = mapped_column(sa.String(255), default="")
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    inquiries: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    last_clarity: Mapped[int | None] = mapped_column(sa.Integer)
+    last_tier: Mapped[str | None] = mapped_column(sa.String(32))
+    change_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    high_change_risk: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    last_checklist: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    last_order_checklist: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+class Checkpoint(Base):
+    """The highest UID handled in one folder generation, and the highest UID handed to the pipeline: a message
+    between the two may have had its draft saved before a crash, so only such a message needs a look in Drafts."""
+
+    __tablename__ = "checkpoints"
+
+    account: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    folder: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    last_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    attempted_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MailboxState(Base):
+    """The health of one mailbox, for `status` and the health check."""
+
+    __tablename__ = "mailbox_state"
+
+    account: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(32))
+    last_poll: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    backlog: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
