@@ -24,6 +24,9 @@ def _identifier() -> langid.LanguageIdentifier:
     else:
         ident = cls.from_modelpath(os.path.join(os.path.dirname(langid.__file__), langid.MODEL_FILE), norm_probs=True)
     ident.set_languages(CANDIDATES)
+    # set_languages keeps the all-language table (about 28 MB) to allow a later reset; we never reset, so the
+    # subset becomes the "full" model and the big table is freed.
+    ident._full_model = (ident.nb_ptc, ident.nb_pc, ident.nb_classes)  # noqa: SLF001
     return ident
 
 
