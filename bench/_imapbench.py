@@ -106,11 +106,11 @@ def store_statuses(db: Path) -> dict[str, int]:
         conn.close()
 
 
-def rss_mb(pid: int) -> float | None:
-    """VmRSS of a process in MB (None once it is gone)."""
+def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """VmRSS (or another /proc/<pid>/status memory field, e.g. RssAnon) of a process in MB; None once it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None

@@ -35,14 +35,17 @@ def main() -> None:
         started, started_wall = time.monotonic(), time.time()
         daemon = DaemonProcess(config, {PW: pw}, "--once")
         samples: list[tuple[float, float, int]] = []  # (seconds since start, RSS MB, store rows)
+        anon: list[float] = []  # RssAnon MB: the private part of RSS (without shared library pages)
         rows = 0
         try:
             while daemon.proc.poll() is None and time.monotonic() - started < args.timeout:
                 rss = rss_mb(daemon.proc.pid)
                 count = store_count(db)
                 rows = count if count is not None else rows
-                if rss is not None and daemon.proc.poll() is None:
+                private = rss_mb(daemon.proc.pid, "RssAnon")
+                if rss is not None and private is not None and daemon.proc.poll() is None:
                     samples.append((time.monotonic() - started, rss, rows))
+                    anon.append(private)
                 time.sleep(1.0)
             timed_out = daemon.proc.poll() is None
         finally:
@@ -75,6 +78,8 @@ def main() -> None:
             print(f"{f'{mark}% of the messages':<26}{point[0]:>7.0f}{point[2]:>8}{point[1]:>9.1f}")
     peak = max(samples, key=lambda s: s[1])
     print(f"{'max':<26}{peak[0]:>7.0f}{peak[2]:>8}{peak[1]:>9.1f}")
+    print(f"of which private (RssAnon) at the max: {anon[samples.index(peak)]:.1f} MB; the rest is shared library "
+          "and mapped file pages")
     lo = next((s for s in samples if s[2] >= n * 0.10), None)
     hi = next((s for s in samples if s[2] >= n * 0.99), samples[-1])
     if lo is not None and hi[2] > lo[2]:
