@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+SCHEMA_HEAD = "0002"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
 STATUSES = ("drafted", "skipped", "quarantined", "failed")
 MESSAGE_ID_MAX = 998
 NAMING = {

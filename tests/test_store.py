@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -253,3 +255,23 @@ def test_attempted_mark_never_moves_back_and_leaves_the_checkpoint(store: Store,
     for uid in uids:
         store.set_attempted("sales", "INBOX", 7, uid)
     assert (store.attempted("sales", "INBOX", 7), store.checkpoint("sales", "INBOX", 7)) == (expected, 3)
+
+
+def test_schema_head_is_the_newest_migration(store: Store) -> None:
+    from alembic.script import ScriptDirectory
+
+    from daemon.schema import SCHEMA_HEAD
+    from daemon.store import migrations_config
+
+    head = ScriptDirectory.from_config(migrations_config(store.url_for_display)).get_current_head()
+    assert (SCHEMA_HEAD, store.revision()) == (head, head)
+
+
+def test_a_current_schema_never_loads_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.sqlite3'}"
+    Store(url).upgrade()
+    code = ("import sys; from daemon.store import Store; s = Store(sys.argv[1]); s.upgrade(); s.ping(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]"
