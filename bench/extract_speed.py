@@ -2,10 +2,12 @@
 
 Prints figures; not a pass/fail test. Target: <= 0.5 ms median (>= 2,000 inquiries/s) for extraction
 (rules + identity + signals on the parsed message). Parsing (MIME, charset, quote split) is shown separately.
+Each figure is the best median of --rounds rounds: other work on a shared machine only ever slows a round down.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -54,28 +56,34 @@ www.nordlicht-handel.example
 """
 
 
-def median_ms(fn, n: int) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
+def median_ms(fn, n: int, rounds: int) -> float:  # noqa: ANN001
+    best = float("inf")
+    for _ in range(rounds):
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        best = min(best, statistics.median(times) * 1000)
+    return best
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5, help="rounds per figure; the best median is shown")
+    rounds = ap.parse_args().rounds
     kit = load_toolkit(config.embedded_default(), quiet=True, drafts=False)
     raw = RawMessage(MessageKey("bench", "INBOX", 1, 1), INQUIRY)
     parsed = parse(raw, kit.platforms)
     for _ in range(50):
         kit.extractor.extract(parsed)
-    n = 2000
+    n = 1000
     body = len(parsed.text) + len(parsed.signature)
-    extract = median_ms(lambda: kit.extractor.extract(parsed), n)
-    rules_only = median_ms(lambda: kit.extractor.run_rules(parsed), n)
-    parse_ms = median_ms(lambda: parse(raw, kit.platforms), 500)
+    extract = median_ms(lambda: kit.extractor.extract(parsed), n, rounds)
+    rules_only = median_ms(lambda: kit.extractor.run_rules(parsed), n, rounds)
+    parse_ms = median_ms(lambda: parse(raw, kit.platforms), 200, rounds)
     checklist = kit.extractor.extract(parsed)
-    decide = median_ms(lambda: assess(checklist, kit.decisions), n)
+    decide = median_ms(lambda: assess(checklist, kit.decisions), n, rounds)
     print(f"inquiry body: {body} characters, clarity {checklist.clarity}/18")
     print(f"{'stage':<28}{'median ms':>10}{'per second':>12}")
     for name, ms in (("extract (rules+identity)", extract), ("  of which rules engine", rules_only),

@@ -9,7 +9,8 @@ import phonenumbers
 import regex
 
 from daemon.model import Finding, ParsedMessage
-from extractors.prefilter import Prefilter, derive
+from extractors.patterns import derive
+from extractors.prefilter import Prefilter
 from extractors.rules import RuleSet
 
 _WEBSITE = regex.compile(r"(?<![@\w.])(?:https?://)?(?:www\.)(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|https?://(?P<domain2>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})", regex.I)
@@ -68,6 +69,7 @@ class IdentityReader:
 
     def __init__(self, ruleset: RuleSet):
         self.freemail = {d.lower() for d in _terms(ruleset, "freemail")}
+        self._freemail_subdomains = tuple("." + d for d in sorted(self.freemail))
         titles = sorted(_terms(ruleset, "titles"), key=len, reverse=True)
         suffixes = sorted(_terms(ruleset, "company_suffixes"), key=len, reverse=True)
         self.title = _alternation(titles)
@@ -75,7 +77,7 @@ class IdentityReader:
 
     def is_freemail(self, domain: str) -> bool:
         domain = domain.lower()
-        return domain in self.freemail or any(domain.endswith("." + d) for d in self.freemail)
+        return domain in self.freemail or domain.endswith(self._freemail_subdomains)
 
     def read(self, msg: ParsedMessage, verified_hint: bool = False) -> Identity:
         domain = msg.from_addr.rpartition("@")[2].lower()
@@ -126,14 +128,16 @@ class IdentityReader:
             phone = _phone(text)
             if phone:
                 break
-        address = next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None)
         name = _person_name(msg.from_name)
         if title_m is not None and not name:
             name = _name_near(title_text, title_m.start())
-        if title_m is None or not name or not (phone or address):
+        if title_m is None or not name:
             return None, title_m is not None, phone is not None
+        way = phone or next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None)  # a phone, else an address
+        if not way:
+            return None, True, phone is not None
         evidence = title_text[title_m.start() : title_m.end()]
-        value = ", ".join(x for x in (name, evidence, phone or address) if x)
+        value = ", ".join(x for x in (name, evidence, way) if x)
         return (
             Finding("contact", value, evidence, title_m.start(), title_m.end(), "CONTACT_NAME_TITLE_PHONE", 0.8, title_part),
             True,

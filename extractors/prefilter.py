@@ -2,258 +2,36 @@
 
 Every match of a regex such as `\\b(?:deliver|ship)\\w*\\s(?:within|in)\\s\\d+` contains "deliver" or "ship", so
 a part without either cannot match and the regex need not run. The triggers of a rule are its `trigger` list
-when the rules file gives one, else derived here from its regexes (`derive`); a rule whose regexes allow no such
-set (e.g. one that starts with a bare `\\d+` and has no literal word) always runs.
+when the rules file gives one, else derived from its regexes (`patterns.derive`); a rule whose regexes allow no
+such set (e.g. one that starts with a bare `\\d+` and has no literal word) always runs.
 
 A `Prefilter` finds every trigger word of a language's rules in one overlapped scan of the part and returns the
 indices of the rules to run. Matching is case-insensitive with the `regex` module's own case folding, so a
 trigger matches wherever the rule's (case-insensitive or case-sensitive) literal can.
 
-Windows: a regex whose matches are at most W characters long (`extent`) can only match starting within W
-characters before an occurrence of one of its derived words (all found in one stdlib-regex scan of a trie), so `Prefilter.plan` gives the few stretches of the
-text where it may start, and the engine scans only those (with the whole text around them, so lookbehinds and
-word boundaries see the same characters; see `safe_regex.finditer`). The matches are exactly those of a scan of
-the whole text; a regex of unbounded length, or a text where the regions would cover most of it, is scanned whole.
+Windows: a regex whose matches are at most W characters long (`patterns.extent`) can only match starting within W
+characters before an occurrence of one of its derived words (all found in one stdlib-regex scan of a trie), so
+`Plan.regions` gives the few stretches of the text where it may start (just the positions of its words when
+every match starts with one), and the engine scans only those (with the whole text around them, so lookbehinds
+and word boundaries see the same characters; see `safe_regex.finditer`). The matches are exactly those of a scan
+of the whole text; a regex of unbounded length, or a text where the regions would cover most of it, is scanned
+whole.
 """
 
 from __future__ import annotations
 
-import functools
+import bisect
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import regex
 
-try:  # the stdlib parser gives the structure of a pattern; without it no triggers are derived (rules always run)
-    from re import _constants as _c  # type: ignore[attr-defined]
-    from re import _parser as _sre_parser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python < 3.11
-    _sre_parser = None  # type: ignore[assignment]
+from extractors.patterns import derive, extent
 
 _MIN_WORD = 3  # a rule with a shorter trigger word always runs
-_LIMIT = 64  # most strings kept in an exact set (alternations, optional letters)
 _FLAGS = regex.IGNORECASE | regex.V0
-# `regex`-only syntax replaced by a class of any character before the stdlib parser sees the pattern
-_REGEX_ONLY = re.compile(r"\\[pP]\{[^}]*\}|\\[pP][A-Za-z]")
-# `regex`-only syntax the stdlib parser would read as literals (fuzzy counts, POSIX classes) or inline flags
-# that change what a character matches: no extent is computed for such a pattern
-_NO_EXTENT = re.compile(r"\{(?!\d*(?:,\d*)?\})|\[:\^?\w+:\]|\(\?[a-zA-Z-]*[fVwrbep]")
-_ESCAPE = re.compile(r"\\.", re.S)
 _CALL_COST = 24  # one extra regex call costs about as much as scanning this many characters
 _COMMON = frozenset("abcdefghiklmnoprstuvwy0123456789 ")  # single characters too frequent to window on
-
-Strings = frozenset[str]
-
-
-def derive(patterns: Iterable[str]) -> tuple[str, ...] | None:
-    """Literal strings, one of which every match of any of the patterns contains; None when there is no such set."""
-    out: set[str] = set()
-    for pattern in patterns:
-        found = _derive_one(pattern)
-        if not found:
-            return None
-        out |= found
-    return tuple(sorted(out)) or None
-
-
-@functools.lru_cache(maxsize=4096)  # shared rules are compiled once per language
-def _derive_one(pattern: str) -> Strings | None:
-    if _sre_parser is None:
-        return None
-    try:
-        tree = _sre_parser.parse(_REGEX_ONLY.sub(r"\\w", pattern))
-    except (re.error, ValueError, TypeError, OverflowError, RecursionError):
-        return None
-    return _seq(list(tree))[1]
-
-
-def extent(pattern: str) -> tuple[int, int, tuple[Strings, int] | None] | None:
-    """(longest match, farthest character looked at right of the match start, leading words) of a pattern that
-    always consumes at least one character; None when unbounded, possibly empty or not understood. The leading
-    words (words, offset), when found, are literal strings one of which every match contains starting at most
-    `offset` characters after the match start."""
-    if _sre_parser is None or _NO_EXTENT.search(_ESCAPE.sub("", _REGEX_ONLY.sub("", pattern))):
-        return None
-    try:
-        tree = _sre_parser.parse(_REGEX_ONLY.sub(r"\\w", pattern))
-    except (re.error, ValueError, TypeError, OverflowError, RecursionError):
-        return None
-    ext = _extent(list(tree))
-    if ext is None or ext[0] < 1:
-        return None
-    return ext[1], ext[2], _lead(list(tree))
-
-
-def _lead(items: Sequence[tuple[Any, Any]]) -> tuple[Strings, int] | None:
-    """(words, offset): one of the words starts at most `offset` characters into every match of the sequence."""
-    best: tuple[Strings, int] | None = None
-
-    def consider(words: Strings | None, offset: int) -> None:
-        nonlocal best
-        if (words := _usable(words)) is not None and (best is None or (_score(words), -offset) > (_score(best[0]), -best[1])):
-            best = (words, offset)
-
-    pre = 0  # longest the items so far can be
-    run: Strings = frozenset({""})  # exact strings of the run of literal items ending here, from run_start
-    run_start = 0
-    for op, av in items:
-        width = _extent([(op, av)])
-        after = None if width is None else pre + width[1]  # longest the items up to this one can be
-        exact, _ = _node(op, av)
-        if exact is not None and (joined := _product(run, exact)) is not None:
-            run = joined
-            consider(run, run_start)
-        elif exact is not None:
-            run, run_start = exact, pre
-            consider(run, run_start)
-        elif after is not None:
-            run, run_start = frozenset({""}), after  # a new run starts after this item
-        inner = _lead_node(op, av)
-        if inner is not None:
-            consider(inner[0], pre + inner[1])
-        if after is None:
-            break
-        pre = after
-    return best
-
-
-def _lead_node(op: Any, av: Any) -> tuple[Strings, int] | None:
-    if op is _c.SUBPATTERN:
-        return _lead(list(av[-1]))
-    if op is _c.ATOMIC_GROUP:
-        return _lead(list(av))
-    if op is _c.BRANCH:
-        leads = [_lead(list(alt)) for alt in av[1]]
-        alts = [a for a in leads if a is not None]
-        if len(alts) != len(leads):
-            return None
-        return frozenset().union(*(a[0] for a in alts)), max(a[1] for a in alts)
-    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and av[0] >= 1:
-        return _lead(list(av[2]))
-    return None
-
-
-_UNITS = (_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN, _c.RANGE, _c.CATEGORY) if _sre_parser is not None else ()
-
-
-def _extent(items: Sequence[tuple[Any, Any]]) -> tuple[int, int, int] | None:
-    """(min consumed, max consumed, max reach right of the start incl. lookaheads and boundary checks)."""
-    lo = hi = reach = 0
-    for op, av in items:
-        sub: tuple[int, int, int] | None
-        if op in _UNITS:
-            sub = (1, 1, 1)
-        elif op is _c.AT:
-            sub = (0, 0, 1)  # \b and $ look at the next character
-        elif op in (_c.ASSERT, _c.ASSERT_NOT):
-            direction, pattern = av
-            if direction != 1:
-                sub = (0, 0, 0)  # a lookbehind looks left: the whole text stays visible there
-            elif (inner := _extent(list(pattern))) is None:
-                return None
-            else:
-                sub = (0, 0, inner[2])
-        elif op is _c.SUBPATTERN:
-            sub = _extent(list(av[-1]))
-        elif op is _c.ATOMIC_GROUP:
-            sub = _extent(list(av))
-        elif op is _c.BRANCH:
-            extents = [_extent(list(alt)) for alt in av[1]]
-            alts = [a for a in extents if a is not None]
-            if len(alts) != len(extents):
-                return None
-            sub = (min(a[0] for a in alts), max(a[1] for a in alts), max(a[2] for a in alts))
-        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
-            n_min, n_max, pattern = av
-            inner = _extent(list(pattern))
-            if inner is None or n_max == _c.MAXREPEAT and (inner[1] or inner[2]):
-                return None
-            if n_max == _c.MAXREPEAT or n_max == 0:
-                sub = (0, 0, 0)
-            else:
-                sub = (n_min * inner[0], n_max * inner[1], (n_max - 1) * inner[1] + inner[2])
-        else:
-            return None
-        if sub is None:
-            return None
-        reach = max(reach, hi + sub[2])
-        lo += sub[0]
-        hi += sub[1]
-    return lo, hi, max(reach, hi)
-
-
-def _usable(s: Strings | None) -> Strings | None:
-    return s if s and "" not in s else None
-
-
-def _score(s: Strings) -> tuple[int, int]:
-    return (min(len(x) for x in s), -len(s))
-
-
-def _best(*sets: Strings | None) -> Strings | None:
-    usable = [u for s in sets if (u := _usable(s)) is not None]
-    return max(usable, key=_score) if usable else None
-
-
-def _product(a: Strings, b: Strings) -> Strings | None:
-    if len(a) * len(b) > _LIMIT:
-        return None
-    return frozenset(x + y for x in a for y in b)
-
-
-def _seq(items: Sequence[tuple[object, object]]) -> tuple[Strings | None, Strings | None]:
-    """(exact, contains) of a concatenation: exact is every string it can match (when few), contains a set
-    one of which every match contains."""
-    exact: Strings | None = frozenset({""})
-    run: Strings | None = frozenset({""})
-    best: Strings | None = None
-    for op, av in items:
-        e, c = _node(op, av)
-        best = _best(best, c)
-        exact = _product(exact, e) if exact is not None and e is not None else None
-        if e is not None and run is not None and (joined := _product(run, e)) is not None:
-            run = joined
-        else:
-            best = _best(best, run)
-            run = e if e is not None else frozenset({""})
-    best = _best(best, run, exact)
-    return exact, best
-
-
-def _node(op: Any, av: Any) -> tuple[Strings | None, Strings | None]:  # sre parse-tree nodes are untyped
-    if op is _c.LITERAL:
-        s = frozenset({chr(av)})
-        return s, s
-    if op is _c.IN:
-        chars = [chr(v) for o, v in av if o is _c.LITERAL]
-        if len(chars) == len(av) and chars:
-            s = frozenset(chars)
-            return s, s
-        return None, None
-    if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
-        return frozenset({""}), None
-    if op is _c.SUBPATTERN:
-        return _seq(list(av[-1]))
-    if op is _c.ATOMIC_GROUP:
-        return _seq(list(av))
-    if op is _c.BRANCH:
-        alts = [_seq(list(alt)) for alt in av[1]]
-        exact: Strings | None = None
-        if all(e is not None for e, _ in alts):
-            union: Strings = frozenset().union(*(e for e, _ in alts if e is not None))
-            exact = union if len(union) <= _LIMIT else None
-        contains = [_usable(c) for _, c in alts]
-        return exact, (frozenset().union(*(c for c in contains if c is not None)) if all(c is not None for c in contains) else None)
-    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
-        lo, hi, sub = av
-        e, c = _seq(list(sub))
-        if lo == 0:
-            return (e | {""} if e is not None and hi == 1 else None), None
-        if e is not None and lo == hi == 1:
-            return e, c
-        return None, c
-    return None, None
 
 
 class Prefilter:
@@ -325,10 +103,8 @@ class Prefilter:
         self.plain_entries = [(i, words) for i, words in entries if i not in self.windows]
         self.plain_always = frozenset(i for i in always if i not in self.windows)
 
-    def plan(self, text: str) -> tuple[frozenset[int] | set[int], dict[int, list[tuple[int, int, int]] | None] | None]:
-        """The rules whose regexes may match the text, and for each windowed one among them the (pos, last, endpos)
-        stretches to scan, or None to scan the whole text: every match starts at some pos <= start <= last and
-        looks at no character at or after endpos. Without windows for this text (None), scan it whole."""
+    def plan(self, text: str) -> Plan:
+        """Where the rules' regexes may match the text (see `Plan`)."""
         low = text.lower()
         guard = self._win_guard
         if (
@@ -336,40 +112,24 @@ class Prefilter:
             or len(low) != len(text)  # a lowercase longer than its character: positions would shift
             or not (guard.ascii_safe and text.isascii()) and guard.exotic_in(text)
         ):
-            return self.select(text, low), None
-        found: dict[int, list[int]] = {}
-        rules_of = self._rules_of
+            return Plan(self.select(text, low), {}, None, low)
+        at: dict[str, list[int]] = {}
         for m in self._scan.finditer(low):
-            t = m.start()
-            for i in rules_of[m.group(1)]:
-                at = found.get(i)
-                if at is None:
-                    found[i] = [t]
+            word = m.group(1)
+            if word in at:
+                at[word].append(m.start())
+            else:
+                at[word] = [m.start()]
+        found: dict[int, list[int]] = {}  # windowed rule -> where its words stand
+        for word, ts in at.items():
+            for i in self._rules_of[word]:
+                if i in found:
+                    found[i] += ts
                 else:
-                    at.append(t)
+                    found[i] = list(ts)
         selected = self._select(text, low, self.plain_entries, self.plain_always)
         selected.update(found)
-        n = len(low)
-        span = self._span
-        regions: dict[int, list[tuple[int, int, int]] | None] = {}
-        for i, ts in found.items():
-            before, reach = span[i]
-            out: list[tuple[int, int, int]] = []
-            a = ts[0] - before
-            b = ts[0]
-            scanned = 0
-            for t in ts:  # increasing
-                x = t - before
-                if x > b + _CALL_COST:
-                    e = b + reach + 1
-                    out.append((a if a > 0 else 0, b, e))
-                    scanned += e - a + _CALL_COST
-                    a = x
-                b = t
-            e = b + reach + 1
-            out.append((a if a > 0 else 0, b, e if e < n else n))
-            regions[i] = out if scanned + e - a < n else None
-        return selected, regions
+        return Plan(selected, found, self, low)
 
     def select(self, text: str, low: str | None = None) -> frozenset[int] | set[int]:
         """Indices of the rules whose regexes may match the text (`low`: the text lowercased, when at hand)."""
@@ -389,6 +149,101 @@ class Prefilter:
                     found.add(i)
                     break
         return found
+
+
+class Literals:
+    """Says whether a text may match one pattern: it contains one of the literal words derived from the pattern
+    (as `Prefilter` does for the rules; a pattern without such words may match any text)."""
+
+    __slots__ = ("words", "_guard")
+
+    def __init__(self, pattern: str):
+        words = derive([pattern])
+        if words is not None and all(_lower_keeps_case_class(w, w.lower()) for w in words):
+            self.words: tuple[str, ...] | None = tuple(_cover([w.lower() for w in words]))
+            self._guard = _CaseGuard({ch for w in self.words for ch in w})
+        else:
+            self.words = None
+
+    def may_match(self, text: str) -> bool:
+        if self.words is None or not (self._guard.ascii_safe and text.isascii()) and self._guard.exotic_in(text):
+            return True
+        low = text.lower()
+        return any(w in low for w in self.words)
+
+    def spots(self, text: str) -> Spots | None:
+        """Where the words stand in an ASCII text, to ask `may_match` of its stretches at once (None: ask each)."""
+        if self.words is None or not (self._guard.ascii_safe and text.isascii()):
+            return None
+        low = text.lower()
+        found = []
+        for w in self.words:
+            at = low.find(w)
+            while at >= 0:
+                found.append((at, at + len(w)))
+                at = low.find(w, at + 1)
+        return Spots(found)
+
+
+class Spots:
+    """Where some words stand in a text; `within(lo, hi)` is Literals.may_match(text[lo:hi])."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, found: list[tuple[int, int]]):
+        found.sort()
+        self.starts = [a for a, _ in found]
+        self.ends = [b for _, b in found]
+
+    def within(self, lo: int, hi: int) -> bool:
+        starts, ends = self.starts, self.ends
+        i = bisect.bisect_left(starts, lo)
+        while i < len(starts) and starts[i] < hi:
+            if ends[i] <= hi:
+                return True
+            i += 1
+        return False
+
+
+class Plan:
+    """Where the regexes of one text may match: `selected`, the rules whose regexes may match it at all, and for
+    a windowed rule the stretches to scan (`regions`); `low` is the text lowercased."""
+
+    __slots__ = ("selected", "_found", "_prefilter", "low")
+
+    def __init__(self, selected: frozenset[int] | set[int], found: dict[int, list[int]], prefilter: Prefilter | None, low: str):
+        """`found`: where the words of each windowed rule stand in the text; `prefilter` None: no windows."""
+        self.selected = selected
+        self._found = found
+        self._prefilter = prefilter
+        self.low = low
+
+    def regions(self, i: int, n: int) -> list[tuple[int, int, int]] | None:
+        """The (pos, last, endpos) stretches of the text (n characters) to scan for rule i, or None to scan it
+        whole: every match starts at some pos <= start <= last and looks at no character at or after endpos.
+        A stretch with pos == last is one attempt at pos (a rule whose matches start at its words)."""
+        pf = self._prefilter
+        if pf is None or (span := pf._span.get(i)) is None:
+            return None
+        ts = sorted(self._found[i])  # i is selected: its words stand somewhere
+        before, reach = span
+        if before == 0:
+            return [(t, t, min(t + reach + 1, n)) for t in ts] if len(ts) * _CALL_COST < n else None
+        out: list[tuple[int, int, int]] = []
+        a = ts[0] - before
+        b = ts[0]
+        scanned = 0
+        for t in ts:  # increasing
+            x = t - before
+            if x > b + _CALL_COST:
+                e = b + reach + 1
+                out.append((a if a > 0 else 0, b, e))
+                scanned += e - a + _CALL_COST
+                a = x
+            b = t
+        e = b + reach + 1
+        out.append((a if a > 0 else 0, b, e if e < n else n))
+        return out if scanned + e - a < n else None
 
 
 class _CaseGuard:

@@ -55,8 +55,9 @@ def finditer(
     """All matches, or none if the pattern runs past its time bound (`bounded`, per scan).
 
     `regions`: (pos, last, endpos) stretches, in order, that hold every position where a match can start, each
-    scanned from pos to endpos within the whole text: the matches found are those of a scan of the whole text,
-    provided no match starting at or before `last` looks at endpos or beyond (see `prefilter.Prefilter.plan`).
+    scanned from pos to endpos within the whole text (one attempt at pos when pos == last): the matches found are
+    those of a scan of the whole text, provided no match starting at or before `last` looks at endpos or beyond
+    (see `prefilter.Plan.regions`).
     """
     try:
         if regions is None:
@@ -69,6 +70,12 @@ def finditer(
             if pos < cursor:
                 pos = cursor
             if pos > last:
+                continue
+            if pos == last:
+                m = pattern.match(text, pos, endpos, timeout=MATCH_TIMEOUT_S) if bounded else pattern.match(text, pos, endpos)
+                if m is not None:
+                    out.append(m)
+                    cursor = m.end()
                 continue
             scan = pattern.finditer(text, pos, endpos, timeout=MATCH_TIMEOUT_S) if bounded else pattern.finditer(text, pos, endpos)
             for m in scan:

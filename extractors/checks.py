@@ -1,0 +1,289 @@
+"""The checks a hit passes before it becomes a Finding, and the choice of the best finding per item.
+
+A hit is checked against the sentence it stands in (a capability question or a negation is not a statement), the
+rule's required and excluded context words, and the rule's value normaliser (a span that does not normalise is not
+concrete enough).
+
+Only the hits that decide the result are checked: for an item its hits in order of preference until one passes
+(all of them for `certification`, whose names are merged), for a signal its hits in text order until one passes.
+The other hits are checked when `Result.hits` or `Result.rejected` is read (`eval`, rule examples). Sentence bounds
+are computed only for a part with a hit to check, and each sentence is classified (question or not) once.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+from daemon.model import ITEM_IDS, Finding, Signal
+from extractors.cues import Cues
+from extractors.normalise import NORMALISERS, Context
+from extractors.prefilter import Spots
+from extractors.rules import Rule
+
+# Sentence ends, as the matches of a left-to-right scan (stdlib `re`) of
+#   (?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+|(?<=\S)\s{3,}|(?<=[a-z0-9)][.!?])(?=[A-Z¿])
+# with \s the `regex` module's whitespace set (the stdlib's \s would also match \x1c-\x1f). Every match is a run
+# of whitespace or empty right after a full stop, so they are found as `_RUN`s (the maximal runs that can hold a
+# match: after sentence punctuation, two or more long, or holding a newline) and `_EMPTY` punctuation, both
+# rare enough for the stdlib's first-character search to skip most of the text.
+_WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_STOPS = ".!?;。！？；"
+_RUN = re.compile(rf"[{_WS}](?:(?=[{_WS}])|(?<=[{_STOPS}][{_WS}])|(?<=\n))(?<![{_WS}][{_WS}])[{_WS}]*")
+_NEWLINES = re.compile(r"\n+")
+_EMPTY = re.compile(rf"[.!?。！？；](?:(?<=[。！？；])(?![{_WS}])|(?<=[a-z0-9)][.!?])(?=[A-Z¿]))")
+_PART_RANK = {"text": 0, "form": 1, "subject": 2, "signature": 3}
+
+
+class Hit(NamedTuple):
+    """A rule that fired on one part, before the checks."""
+
+    rule: Rule
+    part: str
+    start: int
+    end: int
+    match_start: int  # where the whole match begins (a regex's `v` group may start later)
+    seq: tuple[int, int, int]  # (part, source, n): the order of the hits of a message, see `engine.Scan.all_hits`
+
+
+class Hits(Protocol):
+    """The hits of one message: the token rules' at once, a regex rule's when asked for."""
+
+    texts: Mapping[str, str]
+    token_hits: list[Hit]
+
+    def rule_hits(self, rule: Rule) -> list[Hit]: ...
+
+    def all_hits(self) -> list[Hit]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What the engine found in one message: the best finding per item and the signals; on demand every accepted
+    hit and every rejected one with the reason (for explain and eval)."""
+
+    findings: Mapping[str, Finding]
+    signals: tuple[Signal, ...]
+    audit: _Audit = field(repr=False, compare=False)
+
+    @property
+    def hits(self) -> tuple[Finding, ...]:
+        return self.audit.accepted()
+
+    @property
+    def rejected(self) -> tuple[tuple[str, str], ...]:
+        return self.audit.rejected()
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    ends: list[tuple[int, int]] = []
+    for m in _RUN.finditer(text):
+        a, b = m.span()
+        if a > 0 and (text[a - 1] in _STOPS or text[a] != "\n" and b - a >= 3):
+            ends.append((a, b))  # the whole run: after sentence punctuation, or three or more after a word
+        else:
+            ends += (n.span() for n in _NEWLINES.finditer(text, a, b))
+    ends += ((m.end(), m.end()) for m in _EMPTY.finditer(text))
+    ends.sort()
+    bounds = []
+    start = 0
+    for a, b in ends:
+        if a > start:
+            bounds.append((start, a))
+        start = b
+    if start < len(text):
+        bounds.append((start, len(text)))
+    return bounds
+
+
+class Judge:
+    """What the checks of one language read: its sentence cues, the rules by id, their context words, and for each
+    item or signal the regex rules feeding it, grouped by confidence (highest first)."""
+
+    def __init__(self, cues: Cues, rules: Sequence[Rule]):
+        self.cues = cues
+        self.rules = {r.id: r for r in rules}
+        # context words of each rule, lowercased once
+        self.context = {id(r): (tuple(w.lower() for w in r.near), tuple(w.lower() for w in r.not_near)) for r in rules}
+        levels: dict[str, dict[float, list[Rule]]] = {}
+        for r in rules:
+            if r.regex:
+                levels.setdefault(_name(r), {}).setdefault(r.confidence, []).append(r)
+        self.levels = {name: sorted(by_conf.items(), reverse=True) for name, by_conf in levels.items()}
+
+    def decide(self, scan: Hits, ctx: Context) -> Result:
+        audit = _Audit(self, scan, ctx)
+        groups: dict[str, list[Hit]] = {name: [] for name in self.levels}
+        for hit in scan.token_hits:
+            groups.setdefault(_name(hit.rule), []).append(hit)
+        best: dict[str, Finding] = {}
+        signals: list[tuple[tuple[int, int, tuple[int, int, int]], Signal]] = []
+        for name, hits in groups.items():
+            if name.startswith("signal:") or name == "certification":
+                for _, rules in self.levels.get(name, ()):
+                    hits += (h for rule in rules for h in scan.rule_hits(rule))
+                if name == "certification":
+                    merged = _merged_certification(audit, hits)
+                    if merged is not None:
+                        best[name] = merged
+                elif (first := next((h for h in sorted(hits, key=_text_order) if audit.accepts(h)), None)) is not None:
+                    rule = first.rule
+                    signals.append((_text_order(first), Signal(str(rule.signal), rule.id, self.rules[rule.id].description)))
+            elif (winner := _preferred(audit, hits, self.levels.get(name, ()), scan)) is not None:
+                best[name] = audit.finding(winner)
+        findings = {item: best[item] for item in ITEM_IDS if item in best}
+        return Result(findings, tuple(s for _, s in sorted(signals, key=lambda s: s[0])), audit)
+
+
+def _preferred(audit: _Audit, hits: list[Hit], levels: Sequence[tuple[float, list[Rule]]], scan: Hits) -> Hit | None:
+    """The hit of the best finding of an item. A rule's regexes run only while a finding of its confidence could
+    still win: its hits cannot beat one of higher confidence (their own rule's confidence is the most they get)."""
+    level = 0
+    while True:
+        winner = next((hit for hit in sorted(hits, key=_preference) if audit.accepts(hit)), None)
+        if level == len(levels) or winner is not None and _confidence(winner) > levels[level][0]:
+            return winner
+        hits += (h for rule in levels[level][1] for h in scan.rule_hits(rule))
+        level += 1
+
+
+def _merged_certification(audit: _Audit, hits: list[Hit]) -> Finding | None:
+    """The preferred certification finding, its value the names of every accepted one in text order."""
+    names: list[str] = []
+    for hit in sorted(hits, key=_text_order):
+        if audit.accepts(hit) and isinstance(value := audit.value(hit), str) and value not in names:
+            names.append(value)
+    winner = next((hit for hit in sorted(hits, key=_preference) if audit.accepts(hit)), None)
+    if winner is None:
+        return None
+    f = audit.finding(winner)
+    return Finding(f.item, names, f.evidence, f.start, f.end, f.rule, f.confidence, f.part) if names else f
+
+
+def _name(rule: Rule) -> str:
+    """The item a rule feeds, or signal:<name>."""
+    return rule.item if rule.item is not None else f"signal:{rule.signal}"
+
+
+def _text_order(hit: Hit) -> tuple[int, int, tuple[int, int, int]]:
+    return _PART_RANK.get(hit.part, 4), hit.start, hit.seq
+
+
+def _preference(hit: Hit) -> tuple[float, int, int, int, tuple[int, int, int]]:
+    """Higher confidence first, then the part's rank, the longer span, text order."""
+    return -_confidence(hit), _PART_RANK.get(hit.part, 4), hit.start - hit.end, hit.start, hit.seq
+
+
+class _Audit:
+    """The hits of one message, each checked once, when first asked: accepted with its value, or rejected with
+    the reason."""
+
+    __slots__ = ("judge", "scan", "ctx", "verdicts", "views")
+
+    def __init__(self, judge: Judge, scan: Hits, ctx: Context):
+        self.judge = judge
+        self.scan = scan
+        self.ctx = ctx
+        self.verdicts: dict[tuple[int, int, int], tuple[Any] | str] = {}  # (value,) or why not
+        self.views: dict[str, _PartText] = {}
+
+    def accepts(self, hit: Hit) -> bool:
+        return not isinstance(self._verdict(hit), str)
+
+    def value(self, hit: Hit) -> Any:
+        """The value of an accepted hit."""
+        return self.verdicts[hit.seq][0]
+
+    def finding(self, hit: Hit) -> Finding:
+        """The finding of an accepted hit."""
+        rule = hit.rule
+        evidence = self.scan.texts[hit.part][hit.start : hit.end]
+        return Finding(_name(rule), self.value(hit), evidence, hit.start, hit.end, rule.id, _confidence(hit), hit.part)
+
+    def accepted(self) -> tuple[Finding, ...]:
+        return tuple(self.finding(hit) for hit in self.scan.all_hits() if self.accepts(hit))
+
+    def rejected(self) -> tuple[tuple[str, str], ...]:
+        return tuple((hit.rule.id, v) for hit in self.scan.all_hits() if isinstance(v := self._verdict(hit), str))
+
+    def _verdict(self, hit: Hit) -> tuple[Any] | str:
+        v = self.verdicts.get(hit.seq)
+        if v is None:
+            v = self.verdicts[hit.seq] = self._check(hit)
+        return v
+
+    def _check(self, hit: Hit) -> tuple[Any] | str:
+        rule = hit.rule
+        view = self.views.get(hit.part)
+        if view is None:
+            view = self.views[hit.part] = _PartText(self.judge.cues, self.scan.texts[hit.part])
+        a, b = view.sentence_of(hit.start)
+        if rule.in_question == "reject" and view.is_question(a, b):
+            return "in a question"
+        if rule.negation == "reject" and view.negated(a, hit.match_start):
+            return "negated"
+        if rule.near or rule.not_near:
+            near, not_near = self.judge.context[id(rule)]
+            low = view.lower(a, b)
+            if near and not any(map(low.__contains__, near)):
+                return "no required context word"
+            if not_near and any(map(low.__contains__, not_near)):
+                return "excluded by context"
+        if rule.item is None:
+            return (True,)
+        value = NORMALISERS[rule.normaliser](view.text[hit.start : hit.end], self.ctx)
+        return "value not concrete" if value is None else (value,)
+
+
+def _confidence(hit: Hit) -> float:
+    return hit.rule.confidence * (0.9 if hit.part == "subject" else 1.0)
+
+
+class _PartText:
+    """One part's text with its sentence bounds; each sentence is classified (question or not) once."""
+
+    __slots__ = ("cues", "text", "sentences", "starts", "questions", "lowered", "_spots")
+
+    def __init__(self, cues: Cues, text: str):
+        self.cues = cues
+        self.text = text
+        self.sentences = sentence_bounds(text)
+        self.starts = [a for a, _ in self.sentences]
+        self.questions: dict[tuple[int, int], bool] = {}
+        self.lowered: dict[tuple[int, int], str] = {}
+        self._spots: tuple[Spots | None, Spots | None] | None = None
+
+    def lower(self, a: int, b: int) -> str:
+        key = (a, b)
+        low = self.lowered.get(key)
+        if low is None:
+            low = self.lowered[key] = self.text[a:b].lower()
+        return low
+
+    def sentence_of(self, start: int) -> tuple[int, int]:
+        """The sentence (a, b) with a <= start < b, else (start, start)."""
+        i = bisect.bisect_right(self.starts, start) - 1
+        if i >= 0:
+            a, b = self.sentences[i]
+            if start < b:
+                return a, b
+        return start, start
+
+    def is_question(self, a: int, b: int) -> bool:
+        key = (a, b)
+        q = self.questions.get(key)
+        if q is None:
+            q = self.questions[key] = self.cues.is_question(self.text, a, b, self.spots()[0])
+        return q
+
+    def negated(self, a: int, end: int) -> bool:
+        """A negation word just before `end` in the sentence starting at a."""
+        return self.cues.negated(self.text, a, end, self.spots()[1])
+
+    def spots(self) -> tuple[Spots | None, Spots | None]:
+        if self._spots is None:
+            self._spots = self.cues.spots(self.text)
+        return self._spots

@@ -1,0 +1,138 @@
+"""The engine's shortcuts find what the plain way finds: sentence bounds, case-folded twins, skipped rules.
+
+Each shortcut is checked against the plain computation it stands for: sentence bounds against the one regex
+they are defined by, a regex's ASCII twin against the regex itself, and the findings (which skip rules that
+cannot win) against the best of every accepted hit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+import regex
+
+from daemon.model import ITEM_IDS, Finding
+from extractors.casefold import ascii_twin
+from extractors.checks import sentence_bounds
+from extractors.engine import Engine, Result
+from extractors.prefilter import Literals
+from extractors.rules import load
+from tests.tables import items_en, items_es, items_zh
+
+RULESET = load()
+DATE = dt.date(2025, 1, 15)
+# what sentence_bounds splits on (\s as the `regex` module reads it)
+_SENTENCE_END = regex.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+|(?<=\S)\s{3,}|(?<=[a-z0-9)][.!?])(?=[A-Z¿])")
+_ALPHABET = list(" \n\t\r\x0b\x0c\x1c\x85\xa0\u2003\u3000\u2028.!?;。！？；aZz0)¿Ab,é")
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(RULESET)
+
+
+def _bounds_by_definition(text: str) -> list[tuple[int, int]]:
+    bounds, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            bounds.append((start, m.start()))
+        start = m.end()
+    return bounds + [(start, len(text))] if start < len(text) else bounds
+
+
+SENTENCES = [
+    ("Need 5 pcs. Ship by sea!", [(0, 11), (12, 24)]),
+    ("Price?\n\nQty 20", [(0, 6), (8, 14)]),
+    ("Model A    size B", [(0, 7), (11, 17)]),
+    ("end.Next", [(0, 4), (4, 8)]),
+    ("请报价。数量100", [(0, 4), (4, 9)]),
+    (" \n \n x", [(0, 1), (2, 3), (4, 6)]),
+]
+
+
+@pytest.mark.parametrize(("text", "bounds"), SENTENCES, ids=[repr(t) for t, _ in SENTENCES])
+def test_sentence_bounds(text: str, bounds: list[tuple[int, int]]) -> None:
+    assert sentence_bounds(text) == bounds == _bounds_by_definition(text)
+
+
+def test_sentence_bounds_match_their_definition_on_random_text() -> None:
+    rnd = random.Random(11)
+    for _ in range(20000):
+        text = "".join(rnd.choice(_ALPHABET) for _ in range(rnd.randrange(16)))
+        assert sentence_bounds(text) == _bounds_by_definition(text), repr(text)
+
+
+TWINS = [
+    (r"\b(?:AQL|sgs)\s\d", True),
+    (r"(?<![\w.,])\d+\s?(?:pcs|Units?)(?![\p{L}])", True),
+    (r"[A-Za-z]{2}", True),
+    (r"[A-Z]{2}", True),  # its twin reads [a-z]{2}
+    ("ſize", False),  # a long s matches "s" and "S" case-insensitively, and neither lowercases to it
+    (r"[0-Z]", False),  # lowercasing the range endpoint would change the range
+    (r"\p{Lu}x", False),
+    (r"(?-i:PO)\s\d", False),
+    (r"(a)\1", False),
+]
+
+
+@pytest.mark.parametrize(("pattern", "has_twin"), TWINS, ids=[p for p, _ in TWINS])
+def test_which_patterns_have_an_ascii_twin(pattern: str, has_twin: bool) -> None:
+    assert (ascii_twin(regex.compile(pattern, regex.I | regex.V0)) is not None) == has_twin
+
+
+def _spans(matches: list[regex.Match[str]]) -> list[tuple[tuple[int, int], ...]]:
+    return [tuple(m.span(g) for g in range(len(m.groups()) + 1)) for m in matches]
+
+
+def test_twins_of_shipped_regexes_match_alike() -> None:
+    rnd = random.Random(3)
+    texts = [t for r in RULESET.all_rules() for t in r.ok + r.fail if t.isascii()]
+    texts += ["".join(rnd.choice("aAbB1 2,.:-/xXkK\n") for _ in range(30)) for _ in range(200)]
+    texts = [t if i % 2 else "".join(c.upper() if rnd.random() < 0.4 else c for c in t) for i, t in enumerate(texts)]
+    flags = regex.V0
+    pairs = [(p, twin) for r in RULESET.all_rules() for pattern in r.regex
+             if (twin := ascii_twin(p := regex.compile(pattern, flags if r.case_sensitive else flags | regex.I)))]
+    assert len(pairs) > 50
+    for pattern, twin in pairs:
+        for text in texts:
+            assert _spans(list(pattern.finditer(text))) == _spans(list(twin.finditer(text.lower()))), (pattern.pattern, text)
+
+
+def test_literal_spots_agree_with_may_match() -> None:
+    literals = Literals(r"(?<![\p{L}\p{N}])(?:no|not|don't|without)(?![\p{L}\p{N}])")
+    text = "We do not need boxes; no logo, known brand, Nordic design, without foam. Don't."
+    spots = literals.spots(text)
+    assert spots is not None
+    for lo in range(len(text)):
+        for hi in range(lo, min(len(text), lo + 30) + 1):
+            assert spots.within(lo, hi) == literals.may_match(text[lo:hi]), (lo, hi)
+
+
+def _best_of_all_hits(result: Result) -> dict[str, Finding]:
+    """The findings as the best accepted hit per item, every rule run (certification names merged)."""
+    rank = {"text": 0, "form": 1, "subject": 2, "signature": 3}
+    best: dict[str, Finding] = {}
+    names: list[str] = []
+    for f in sorted(result.hits, key=lambda f: (rank.get(f.part, 4), f.start)):
+        if f.item.startswith("signal:"):
+            continue
+        if f.item == "certification" and isinstance(f.value, str) and f.value not in names:
+            names.append(f.value)
+        cur = best.get(f.item)
+        if cur is None or (f.confidence, -rank.get(f.part, 4), f.end - f.start) > (cur.confidence, -rank.get(cur.part, 4), cur.end - cur.start):
+            best[f.item] = f
+    if "certification" in best and names:
+        f = best["certification"]
+        best["certification"] = Finding(f.item, names, f.evidence, f.start, f.end, f.rule, f.confidence, f.part)
+    return {item: best[item] for item in ITEM_IDS if item in best}
+
+
+def test_findings_are_the_best_of_every_hit(engine: Engine) -> None:
+    cases = [(lang, text) for lang, table in (("en", items_en), ("es", items_es), ("zh", items_zh)) for text, *_ in table.CASES]
+    cases += [(lang, text) for lang, rules in RULESET.rules.items() for r in rules for text in r.ok + r.fail]
+    cases.append(("en", " ".join(text for lang, text in cases if lang == "en")))  # one long text with many hits
+    for lang, text in cases:
+        result = engine.run({"text": text, "subject": text[:60]}, lang, DATE)
+        assert dict(result.findings) == _best_of_all_hits(result), text
