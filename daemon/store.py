@@ -175,14 +175,6 @@ class Store:
                 "run `inquiry-triage db upgrade`"
             )
 
-    def _key_filter(self, key: MessageKey) -> sa.ColumnElement[bool]:
-        return sa.and_(
-            Message.account == key.account,
-            Message.folder == key.folder,
-            Message.uidvalidity == key.uidvalidity,
-            Message.uid == key.uid,
-        )
-
     @contextmanager
     def _conn(self) -> Iterator[Connection]:
         """One short Core transaction (the per-message path); an unreachable database becomes TransientError."""
@@ -194,27 +186,25 @@ class Store:
 
     def statuses(self, keys: Sequence[MessageKey]) -> dict[MessageKey, str]:
         """The stored status of each of these keys that has a row (one query per 500 keys)."""
+        return {key: status for key, (status, _tags) in self._of_keys(keys).items()}
+
+    def tags_of(self, keys: Sequence[MessageKey]) -> dict[MessageKey, list[str]]:
+        """The tags recorded for each of these keys that has some."""
+        return {key: list(tags) for key, (_status, tags) in self._of_keys(keys).items() if tags}
+
+    def _of_keys(self, keys: Sequence[MessageKey]) -> dict[MessageKey, tuple[str, list[str] | None]]:
+        """(status, tags) of each of these keys that has a row, one query per folder generation and 500 keys."""
         groups: dict[tuple[str, str, int], list[int]] = {}
         for key in keys:
             groups.setdefault((key.account, key.folder, key.uidvalidity), []).append(key.uid)
-        found: dict[MessageKey, str] = {}
+        found: dict[MessageKey, tuple[str, list[str] | None]] = {}
         with self._conn() as c:
             for (account, folder, uidvalidity), uids in groups.items():
                 for start in range(0, len(uids), STATUS_CHUNK):
                     params = {"account": account, "folder": folder, "uidvalidity": uidvalidity,
                               "uids": uids[start:start + STATUS_CHUNK]}
-                    rows = c.execute(_STATUSES, params)
-                    found.update((MessageKey(account, folder, uidvalidity, uid), status) for uid, status in rows)
-        return found
-
-    def tags_of(self, keys: Sequence[MessageKey]) -> dict[MessageKey, list[str]]:
-        """The tags recorded for each of these keys that has some."""
-        found: dict[MessageKey, list[str]] = {}
-        with self._conn() as c:
-            for key in keys:
-                tags = c.scalar(_TAGS, _key_params(key))
-                if tags:
-                    found[key] = list(tags)
+                    for uid, status, tags in c.execute(_OF_KEYS, params):
+                        found[MessageKey(account, folder, uidvalidity, uid)] = (status, tags)
         return found
 
     def is_done(self, key: MessageKey) -> bool:
@@ -322,13 +312,14 @@ class Store:
 
     def attempts(self, key: MessageKey) -> int:
         """Return how often processing the message failed."""
-        with self._tx() as s:
-            return int(s.execute(sa.select(Message.attempts).where(self._key_filter(key))).scalar() or 0)
+        row = self.get(key)
+        return int(row["attempts"]) if row else 0
 
     def get(self, key: MessageKey) -> dict[str, Any] | None:
         """Return the row of one message as a dict."""
-        with self._tx() as s:
-            return _row(s.execute(sa.select(Message).where(self._key_filter(key))).scalar())
+        with self._conn() as c:
+            row = c.execute(_ONE, _key_params(key)).mappings().first()
+        return None if row is None else dict(row)
 
     def messages(self, account: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Return the newest message rows first."""
@@ -475,11 +466,11 @@ _IN_THREAD = (
     .where(sa.or_(M.message_id.in_(_p("ids", expanding=True)), M.draft_message_id.in_(_p("ids", expanding=True))))
     .order_by(M.id)
 )
-_STATUSES = sa.select(M.uid, M.status).where(
+_OF_KEYS = sa.select(M.uid, M.status, M.tags).where(
     M.account == _p("account"), M.folder == _p("folder"), M.uidvalidity == _p("uidvalidity"),
     M.uid.in_(_p("uids", expanding=True)),
 )
-_TAGS = sa.select(M.tags).where(_BY_KEY)
+_ONE = sa.select(MESSAGES).where(_BY_KEY)
 _CUSTOMER = sa.select(CUSTOMERS).where(C.address == _p("address"))
 _CUSTOMER_LOCKED = _CUSTOMER.with_for_update()
 _CUSTOMER_FIELDS = ("change_count", "high_change_risk", "last_checklist", "inquiries", "last_seen", "last_clarity",

@@ -23,37 +23,37 @@ BACKLOG_EVERY = 25  # update the mailbox's backlog in the store every this many 
 
 
 class Checkpoints:
-    """Per folder generation, the highest UID done and the highest UID handed to the pipeline (attempted): in the
-    store, or in memory without one."""
+    """Per folder generation, the highest UID done (get/set) and the highest UID handed to the pipeline
+    (attempted/set_attempted): in the store, or in memory without one. Neither ever moves back."""
 
     def __init__(self, store: Store | None) -> None:
         self.store = store
-        self._memory: dict[tuple[str, str, int], int] = {}
-        self._attempted: dict[tuple[str, str, int], int] = {}
-
-    def attempted(self, account: str, folder: str, uidvalidity: int) -> int:
-        if self.store is not None:
-            return self.store.attempted(account, folder, uidvalidity)
-        return self._attempted.get((account, folder, uidvalidity), 0)
-
-    def set_attempted(self, account: str, folder: str, uidvalidity: int, uid: int) -> None:
-        if self.store is not None:
-            self.store.set_attempted(account, folder, uidvalidity, uid)
-        else:
-            key = (account, folder, uidvalidity)
-            self._attempted[key] = max(uid, self._attempted.get(key, 0))
+        self._memory: dict[tuple[str, str, str, int], int] = {}
 
     def get(self, account: str, folder: str, uidvalidity: int) -> int:
         if self.store is not None:
             return self.store.checkpoint(account, folder, uidvalidity)
-        return self._memory.get((account, folder, uidvalidity), 0)
+        return self._memory.get(("done", account, folder, uidvalidity), 0)
 
     def set(self, account: str, folder: str, uidvalidity: int, uid: int) -> None:
         if self.store is not None:
             self.store.set_checkpoint(account, folder, uidvalidity, uid)
         else:
-            key = (account, folder, uidvalidity)
-            self._memory[key] = max(uid, self._memory.get(key, 0))
+            self._raise(("done", account, folder, uidvalidity), uid)
+
+    def attempted(self, account: str, folder: str, uidvalidity: int) -> int:
+        if self.store is not None:
+            return self.store.attempted(account, folder, uidvalidity)
+        return self._memory.get(("attempted", account, folder, uidvalidity), 0)
+
+    def set_attempted(self, account: str, folder: str, uidvalidity: int, uid: int) -> None:
+        if self.store is not None:
+            self.store.set_attempted(account, folder, uidvalidity, uid)
+        else:
+            self._raise(("attempted", account, folder, uidvalidity), uid)
+
+    def _raise(self, key: tuple[str, str, str, int], uid: int) -> None:
+        self._memory[key] = max(uid, self._memory.get(key, 0))
 
 
 def candidate_uids(client: Any, name: str, last_uid: int, backfill_days: int) -> list[int]:
