@@ -47,21 +47,39 @@ def templates(drafting_only: bool = False) -> list[bytes]:
     return [p.read_bytes() for p in SAMPLES if not (drafting_only and p.name.startswith(NO_DRAFT))]
 
 
-def corpus(n: int, drafting_only: bool = False, tag: str = "") -> Iterator[tuple[str, bytes]]:
-    """n messages cycling through the samples, each with a unique Message-ID: (message_id, bytes)."""
+# a top-level text/plain body that an ASCII line can open without re-encoding it
+_PLAIN = re.compile(rb"^Content-Type:\s*text/plain", re.I | re.M)
+_ENCODED = re.compile(rb"^Content-Transfer-Encoding:\s*base64", re.I | re.M)
+
+
+def with_new_words(data: bytes, i: int) -> bytes:
+    """The message with a first body line of words no earlier message had (order, model and reference numbers),
+    as in real mail; multipart, HTML and base64 messages are left as they are."""
+    head, sep, body = data.partition(b"\r\n\r\n") if b"\r\n\r\n" in data else data.partition(b"\n\n")
+    if not sep or not _PLAIN.search(head) or _ENCODED.search(head):
+        return data
+    nl = b"\r\n" if sep == b"\r\n\r\n" else b"\n"
+    words = f"Ref PO-{i:06d}{secrets.token_hex(2)} item K{secrets.token_hex(3)}-{i % 997} lot {secrets.token_hex(4)}"
+    return head + sep + words.encode() + nl + nl + body
+
+
+def corpus(n: int, drafting_only: bool = False, tag: str = "", vary: bool = False) -> Iterator[tuple[str, bytes]]:
+    """n messages cycling through the samples, each with a unique Message-ID (and with `vary`, new words in most
+    of them, see `with_new_words`): (message_id, bytes)."""
     base = templates(drafting_only)
     tag = tag or secrets.token_hex(3)
     for i in range(n):
         mid = f"<bench-{tag}-{i}@bench.example>"
-        yield mid, with_message_id(base[i % len(base)], mid)
+        data = base[i % len(base)]
+        yield mid, with_message_id(with_new_words(data, i) if vary else data, mid)
 
 
-def bulk_load(server: Dovecot, user: str, password: str, n: int, chunk: int = 500, tag: str = "") -> float:
+def bulk_load(server: Dovecot, user: str, password: str, n: int, chunk: int = 500, tag: str = "", vary: bool = False) -> float:
     """MULTIAPPEND n corpus messages to INBOX in chunks; return the seconds it took."""
     started = time.monotonic()
     batch: list[bytes] = []
     with server.connect(user, password) as client:
-        for _mid, data in corpus(n, tag=tag):
+        for _mid, data in corpus(n, tag=tag, vary=vary):
             batch.append(data)
             if len(batch) >= chunk:
                 client.multiappend("INBOX", batch)

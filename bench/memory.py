@@ -23,13 +23,15 @@ MARKS = (10, 25, 50, 75, 100)
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50_000, help="messages in the backlog (default 50000)")
+    ap.add_argument("--vary", action="store_true",
+                    help="new words in most messages (order, model and reference numbers), as in real mail")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds the daemon may take before it is killed")
     args = ap.parse_args()
     n = args.n
 
     with running_dovecot() as server, scratch("mem") as folder:
         user, pw = server.add_user()
-        load = bulk_load(server, user, pw, n)
+        load = bulk_load(server, user, pw, n, vary=args.vary)
         config = write_config(folder, server.mailbox_toml(ACCOUNT, user, PW, backfill_days=3650), interval=300)
         db = folder / "triage.sqlite3"
         started, started_wall = time.monotonic(), time.time()
@@ -58,7 +60,8 @@ def main() -> None:
 
     if not samples:
         raise SystemExit("no RSS sample taken: the daemon exited at once")
-    print(f"daemon RSS over a backlog of {n} messages (bulk load {n / load:.0f} msg/s); target <= 200 MB and flat")
+    kind = "with new words in most messages" if args.vary else "the samples cycled"
+    print(f"daemon RSS over a backlog of {n} messages, {kind} (bulk load {n / load:.0f} msg/s); target <= 200 MB and flat")
     print(f"processed {rows} in {elapsed:.0f} s ({rows / elapsed:.0f} msg/s); exit code {daemon.proc.returncode}"
           f"{' (KILLED: timed out)' if timed_out else ''}; {len(samples)} samples")
     print(f"{'point':<26}{'t s':>7}{'rows':>8}{'RSS MB':>9}")

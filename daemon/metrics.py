@@ -10,10 +10,6 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.platform_collector import PlatformCollector
-from prometheus_client.process_collector import ProcessCollector
-
 from daemon.config import MetricsConfig
 from daemon.errors import ConfigError
 
@@ -34,6 +30,11 @@ class Metrics:
         self._states: dict[str, tuple[str, float]] = {}  # mailbox -> (state, since)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # prometheus_client (about 6 MB resident) is loaded only when metrics are switched on
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client.platform_collector import PlatformCollector
+        from prometheus_client.process_collector import ProcessCollector
+
         self.registry = CollectorRegistry()
         reg = self.registry
         self._messages = Counter(
@@ -170,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
+            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
             self._send(200, generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST)
         elif path == "/healthz":
             ok, reason = self.metrics.health()

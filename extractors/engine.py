@@ -13,11 +13,17 @@ regexes run only when the part contains one of its trigger words (one overlapped
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import datetime as dt
+import gc
+import logging
 from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import regex
 from spacy.errors import MatchPatternError
+from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
@@ -32,24 +38,41 @@ from extractors.prefilter import Plan, Prefilter
 from extractors.rules import PARTS, Grammar, Rule, RuleSet
 from extractors.tokenize import blank
 
+log = logging.getLogger(__name__)
 _DEFAULT_GRAMMAR = Grammar()
+
+
+# spaCy's vocabulary keeps every word it has tokenized, and its tokenizer caches every chunk: about 1.7 KB of
+# memory per new word, which over months of real mail (order numbers, model codes, names) is hundreds of MB. Once a
+# language has seen this many new words, its pipeline and matchers are built afresh on a new vocabulary (about
+# 0.2 s) and the old one is freed: the daemon's memory stays within a band of a few MB.
+VOCAB_GROWTH = 5_000
+
+
+class Tokens(NamedTuple):
+    """A language's spaCy pipeline and the token rules' matchers on its vocabulary, swapped as one."""
+
+    nlp: Language
+    matcher: Matcher
+    phrases: PhraseMatcher  # case-insensitive phrases and vocabularies
+    phrases_cs: PhraseMatcher  # case-sensitive ones
+    base: int  # words in the vocabulary once the matchers are built
 
 
 class LanguageEngine:
     """The compiled matchers for one language."""
 
-    def __init__(self, lang: str, rules: list[Rule], ruleset: RuleSet):
+    def __init__(self, lang: str, rules: list[Rule], ruleset: RuleSet, vocab_growth: int = VOCAB_GROWTH):
         self.lang = lang
-        self.nlp = blank(lang)
+        self.vocab_growth = vocab_growth
         self.rules = {r.id: r for r in rules}
-        self.matcher = Matcher(self.nlp.vocab, validate=True)
-        self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        self.phrases_cs = PhraseMatcher(self.nlp.vocab, attr="ORTH")
         self.regexes: list[tuple[Rule, regex.Pattern[str]]] = []
         self.canonical: dict[str, str] = {}
         grammar = ruleset.grammar.get(lang) or ruleset.grammar.get("en") or _DEFAULT_GRAMMAR
         self.judge = Judge(Cues(grammar), rules)
         errors: list[str] = []
+        self._ruleset, self._rule_list = ruleset, rules
+        self.tokens = self._tokens(blank(lang), errors)
         for rule in rules:
             self._add(rule, ruleset, errors)
         if errors:
@@ -67,29 +90,55 @@ class LanguageEngine:
         for i, (rule, _) in enumerate(self.regexes):
             self.regexes_of_rule.setdefault(id(rule), []).append(i)
 
-    def _add(self, rule: Rule, ruleset: RuleSet, errors: list[str]) -> None:
-        if rule.patterns:
-            try:
-                self.matcher.add(rule.id, rule.patterns)
-            except (MatchPatternError, ValueError, KeyError) as e:
-                errors.append(f"rule {rule.id} [patterns] {str(e).strip()}")
-        make = self.nlp.make_doc
+    @property
+    def nlp(self) -> Language:
+        return self.tokens.nlp
+
+    def _tokens(self, nlp: Language, errors: list[str]) -> Tokens:
+        matcher = Matcher(nlp.vocab, validate=True)
+        phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        phrases_cs = PhraseMatcher(nlp.vocab, attr="ORTH")
+        make = nlp.make_doc
+        for rule in self._rule_list:
+            if rule.patterns:
+                try:
+                    matcher.add(rule.id, rule.patterns)
+                except (MatchPatternError, ValueError, KeyError) as e:
+                    errors.append(f"rule {rule.id} [patterns] {str(e).strip()}")
+            cs_terms, ci_terms = self._terms(rule)
+            if ci_terms:
+                phrases.add(rule.id, [make(t) for t in ci_terms])
+            if cs_terms:
+                phrases_cs.add(rule.id, [make(t) for t in cs_terms])
+        return Tokens(nlp, matcher, phrases, phrases_cs, len(nlp.vocab))
+
+    def _terms(self, rule: Rule) -> tuple[list[str], list[str]]:
+        """A rule's phrases and vocabulary terms: (case-sensitive, case-insensitive)."""
         cs_terms: list[str] = []
         ci_terms: list[str] = list(rule.phrases)
         for name in rule.vocab:
-            vocab = ruleset.vocab[name]
+            vocab = self._ruleset.vocab[name]
             ci_terms.extend(vocab.terms)
             cs_terms.extend(vocab.case_sensitive)
+        if rule.case_sensitive:
+            return cs_terms + ci_terms, []
+        return cs_terms, ci_terms
+
+    def renew_if_grown(self) -> bool:
+        """Build the pipeline and matchers afresh once the vocabulary has grown by `vocab_growth` words."""
+        if len(self.tokens.nlp.vocab) - self.tokens.base <= self.vocab_growth:
+            return False
+        self.tokens = self._tokens(blank(self.lang), [])
+        _release_freed_memory()
+        return True
+
+    def _add(self, rule: Rule, ruleset: RuleSet, errors: list[str]) -> None:
+        for name in rule.vocab:
+            vocab = ruleset.vocab[name]
             for variant, canonical in vocab.canonical.items():
                 self.canonical[variant.lower()] = canonical
             for t in vocab.terms + vocab.case_sensitive:
                 self.canonical.setdefault(t.lower(), t)
-        if rule.case_sensitive:
-            cs_terms, ci_terms = cs_terms + ci_terms, []
-        if ci_terms:
-            self.phrases.add(rule.id, [make(t) for t in ci_terms])
-        if cs_terms:
-            self.phrases_cs.add(rule.id, [make(t) for t in cs_terms])
         flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE | regex.V0
         for pattern in rule.regex:
             self.regexes.append((rule, safe_regex.compile_bounded(pattern, flags)))
@@ -99,9 +148,10 @@ class LanguageEngine:
         out: list[Hit] = []
         if part not in self.token_parts:
             return out
-        doc = self.nlp.make_doc(text)
-        strings = self.nlp.vocab.strings
-        for matcher in (self.matcher, self.phrases, self.phrases_cs):
+        tokens = self.tokens
+        doc = tokens.nlp.make_doc(text)
+        strings = tokens.nlp.vocab.strings
+        for matcher in (tokens.matcher, tokens.phrases, tokens.phrases_cs):
             if len(matcher) == 0:
                 continue
             for match_id, start, end in matcher(doc):
@@ -191,9 +241,11 @@ class Scan:
 class Engine:
     """Compiled rules for every language; `run` turns message parts into findings and signals."""
 
-    def __init__(self, ruleset: RuleSet):
+    def __init__(self, ruleset: RuleSet, vocab_growth: int = VOCAB_GROWTH):
         self.ruleset = ruleset
-        self.languages = {lang: LanguageEngine(lang, rules, ruleset) for lang, rules in ruleset.rules.items()}
+        self.languages = {
+            lang: LanguageEngine(lang, rules, ruleset, vocab_growth) for lang, rules in ruleset.rules.items()
+        }
 
     def for_language(self, lang: str) -> LanguageEngine:
         return self.languages.get(lang) or self.languages.get("en") or next(iter(self.languages.values()))
@@ -201,7 +253,29 @@ class Engine:
     def run(self, parts: Mapping[str, str], language: str, date: dt.date | None = None) -> Result:
         eng = self.for_language(language)
         ctx = Context(date=date or dt.date.today(), language=eng.lang, canonical=eng.canonical)
-        return eng.judge.decide(Scan(eng, parts), ctx)
+        result = eng.judge.decide(Scan(eng, parts), ctx)
+        if eng.renew_if_grown():
+            log.info("Rules for %r: tokenizer vocabulary renewed after %d new words", eng.lang, eng.vocab_growth)
+        return result
+
+
+def _release_freed_memory() -> None:
+    """Free the old vocabulary now (spaCy's objects hold reference cycles) and hand the freed pages back to the
+    system (glibc's malloc_trim; elsewhere the allocator keeps them for reuse)."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 
 
 def _char_span(doc: Doc, start: int, end: int) -> tuple[int, int]:

@@ -1,33 +1,26 @@
-"""Offline language detection: script ranges first (fast and certain for CJK), then py3langid's bundled model."""
+"""Offline language detection: script ranges first (fast and certain for CJK), then CLD2 (pycld2).
+
+CLD2's tables are compiled into its shared library, so detection costs about 1 MB of resident memory and a few
+microseconds per message; a pure-Python n-gram model with a comparable language list keeps tens of MB resident.
+"""
 
 from __future__ import annotations
 
-import functools
-import os
-
+import pycld2
 import regex
-from py3langid import langid
 
-CANDIDATES = ["en", "es", "zh", "de", "fr", "pt", "it", "nl", "pl", "ru", "tr", "ar", "ko", "ja", "vi", "id"]
+# The languages we expect in export sales mail. When CLD2's best guess is another language, a candidate among its
+# runners-up is preferred (Galician or Catalan wording inside a Spanish inquiry stays Spanish).
+CANDIDATES = frozenset({"en", "es", "zh", "de", "fr", "pt", "it", "nl", "pl", "ru", "tr", "ar", "ko", "ja", "vi", "id"})
 _HAN = regex.compile(r"\p{Han}")
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
 _HANGUL = regex.compile(r"\p{Hangul}")
 _LETTER = regex.compile(r"\p{L}")
-MIN_CONFIDENCE = 0.6
-
-
-@functools.lru_cache(maxsize=1)
-def _identifier() -> langid.LanguageIdentifier:
-    cls = langid.LanguageIdentifier
-    if hasattr(cls, "from_pickled_model"):  # py3langid 0.3
-        ident = cls.from_pickled_model(langid.MODEL_FILE, norm_probs=True)
-    else:
-        ident = cls.from_modelpath(os.path.join(os.path.dirname(langid.__file__), langid.MODEL_FILE), norm_probs=True)
-    ident.set_languages(CANDIDATES)
-    # set_languages keeps the all-language table (about 28 MB) to allow a later reset; we never reset, so the
-    # subset becomes the "full" model and the big table is freed.
-    ident._full_model = (ident.nb_ptc, ident.nb_pc, ident.nb_classes)  # noqa: SLF001
-    return ident
+# CLD2 rejects C0/C1 control characters and non-characters as invalid input; they carry no language anyway.
+_UNSUPPORTED = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cs}\p{Noncharacter_Code_Point}]+")
+# CLD2 still uses a few withdrawn ISO 639 codes.
+_CODES = {"iw": "he", "jw": "jv", "in": "id", "tl": "fil"}
+MIN_LETTERS = 12
 
 
 def detect(text: str) -> tuple[str, bool]:
@@ -42,9 +35,23 @@ def detect(text: str) -> tuple[str, bool]:
         return "ja", True
     if len(_HAN.findall(sample)) / letters > 0.2:
         return "zh", True
-    if letters < 12:
+    if letters < MIN_LETTERS:
         return "en", False
-    lang, confidence = _identifier().classify(sample)
-    if confidence < MIN_CONFIDENCE:
+    return _cld2(sample)
+
+
+def _cld2(sample: str) -> tuple[str, bool]:
+    clean = _UNSUPPORTED.sub(" ", sample).encode("utf-8", "replace")
+    try:
+        reliable, _, details = pycld2.detect(clean, isPlainText=True)
+    except pycld2.error:
         return "en", False
-    return str(lang), True
+    found = [_code(d[1]) for d in details if d[1] != "un" and d[2] > 0]
+    if not reliable or not found:
+        return "en", False
+    return next((c for c in found if c in CANDIDATES), found[0]), True
+
+
+def _code(cld2_code: str) -> str:
+    base = cld2_code.split("-")[0]
+    return _CODES.get(base, base)

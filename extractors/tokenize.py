@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import regex
@@ -49,9 +48,8 @@ def _keep_cache_on(nlp: Language) -> Language:
     return nlp
 
 
-@functools.cache
 def blank(lang: str) -> Language:
-    """A blank pipeline for the language (tokenizer only; nothing is downloaded)."""
+    """A new blank pipeline for the language (tokenizer only; nothing is downloaded), with its own vocabulary."""
     if lang in CJK_LANGS:
         nlp = spacy.blank("zh" if lang == "zh" else "xx")
         nlp.tokenizer = CJKTokenizer(nlp.vocab)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from daemon.model import MessageKey, RawMessage
+from extractors.language import detect
 from extractors.platforms import Platforms
 from extractors.prepare import parse, split_reply
 from extractors.rules import shipped_dir
@@ -106,12 +107,26 @@ LANGUAGES = [
     ("es", "Estimados señores, necesitamos 1.200 focos LED con entrega en 40 días.", "es"),
     ("de", "Sehr geehrte Damen und Herren, wir benötigen 500 Stück LED-Strahler.", "de"),
     ("ko", "안녕하세요 인형을 주문하려고 합니다", "ko"),
+    ("fr", "BONJOUR J'AIMERAIS CONNAITRE LES FRAIS DE LIVRAISON VERS LA NOUVELLE CALEDONIE", "fr"),
+    ("pt", "Bom dia, precisamos de 500 lâmpadas LED com entrega rápida no porto de Santos.", "pt"),
+    ("es-short", "Hola, necesito precio", "es"),
 ]
 
 
 @pytest.mark.parametrize(("text", "lang"), [c[1:] for c in LANGUAGES], ids=[c[0] for c in LANGUAGES])
 def test_language_detection(text: str, lang: str) -> None:
     assert parse(mail(text.encode())).language == lang
+
+
+UNCLEAN = [
+    ("surrogates", "Necesitamos 500 unidades \udcff\udce9 con entrega en 30 días, por favor.", "es"),
+    ("controls", "We need\x85 2000 pcs\x00 of LED\x1b flood lights\ufffe, please quote.", "en"),
+]
+
+
+@pytest.mark.parametrize(("text", "lang"), [c[1:] for c in UNCLEAN], ids=[c[0] for c in UNCLEAN])
+def test_unclean_text_is_detected_without_error(text: str, lang: str) -> None:
+    assert detect(text) == (lang, True)
 
 
 def test_unknown_language_falls_back_to_english_flagged() -> None:

@@ -81,6 +81,9 @@ CASES = [
     ("Material: good quality", "material", False),
     ("We want durable products.", "material", False),
     ("Which material do you use?", "material", False),
+    ("Size:40x60cm(L)Material:Kraft paperColor:Brown(send a photo if you have one)", "material", True),
+    ("Material: PVC?", "material", False),
+    ("Can it be made of steel?", "material", False),
     # payment_terms
     ("T/T 30% deposit, 70% before shipment.", "payment_terms", True),
     ("Payment by L/C at sight.", "payment_terms", True),
@@ -177,6 +180,13 @@ CASES = [
     ("Do you accept ODM?", "customization", False),
     ("Please send your catalogue.", "customization", False),
     ("Your logo is nice.", "customization", False),
+    ("Quantity:10 units-Color:Red-Material:Fiberglass", "customization", True),
+    ("Size: L  Colour: dark grey  Packing: carton", "customization", True),
+    ("Color:Black/customer requirement", "customization", False),
+    ("Frame Color:black/White Powder Coated", "customization", False),
+    ("Color: Various colors", "customization", False),
+    ("Material:Food-grade cardboardColor:Pink(send the code if you have one)", "customization", True),
+    ("Watercolor: blue paper", "customization", False),
     # sample
     ("We need 2 samples first, we pay the courier.", "sample", True),
     ("Sample fee OK.", "sample", True),
