@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 _DEFAULT_GRAMMAR = Grammar()
 
 
-# spaCy's vocabulary keeps every word it has tokenized, and its tokenizer caches every chunk: about 1.7 KB of
+# spaCy's vocabulary keeps every word it has tokenized, and its tokenizer caches every chunk: up to about 1 KB of
 # memory per new word, which over months of real mail (order numbers, model codes, names) is hundreds of MB. Once a
 # language has seen this many new words, its pipeline and matchers are built afresh on a new vocabulary (about
 # 0.2 s) and the old one is freed: the daemon's memory stays within a band of a few MB.
