@@ -71,10 +71,11 @@ class LanguageEngine:
         grammar = ruleset.grammar.get(lang) or ruleset.grammar.get("en") or _DEFAULT_GRAMMAR
         self.judge = Judge(Cues(grammar), rules)
         errors: list[str] = []
-        self._ruleset, self._rule_list = ruleset, rules
+        # each rule with its phrase and vocabulary terms (case-sensitive, case-insensitive), kept for renewals
+        self._token_rules = [(rule, *self._terms(rule, ruleset)) for rule in rules]
         self.tokens = self._tokens(blank(lang), errors)
         for rule in rules:
-            self._add(rule, ruleset, errors)
+            self._add_regexes(rule)
         if errors:
             raise RulesError(errors)
         # parts that some token rule (patterns, phrases, vocab) reads: only these are tokenized
@@ -99,27 +100,30 @@ class LanguageEngine:
         phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         phrases_cs = PhraseMatcher(nlp.vocab, attr="ORTH")
         make = nlp.make_doc
-        for rule in self._rule_list:
+        for rule, cs_terms, ci_terms in self._token_rules:
             if rule.patterns:
                 try:
                     matcher.add(rule.id, rule.patterns)
                 except (MatchPatternError, ValueError, KeyError) as e:
                     errors.append(f"rule {rule.id} [patterns] {str(e).strip()}")
-            cs_terms, ci_terms = self._terms(rule)
             if ci_terms:
                 phrases.add(rule.id, [make(t) for t in ci_terms])
             if cs_terms:
                 phrases_cs.add(rule.id, [make(t) for t in cs_terms])
         return Tokens(nlp, matcher, phrases, phrases_cs, len(nlp.vocab))
 
-    def _terms(self, rule: Rule) -> tuple[list[str], list[str]]:
-        """A rule's phrases and vocabulary terms: (case-sensitive, case-insensitive)."""
+    def _terms(self, rule: Rule, ruleset: RuleSet) -> tuple[list[str], list[str]]:
+        """A rule's phrases and vocabulary terms, (case-sensitive, case-insensitive); notes their canonical forms."""
         cs_terms: list[str] = []
         ci_terms: list[str] = list(rule.phrases)
         for name in rule.vocab:
-            vocab = self._ruleset.vocab[name]
+            vocab = ruleset.vocab[name]
             ci_terms.extend(vocab.terms)
             cs_terms.extend(vocab.case_sensitive)
+            for variant, canonical in vocab.canonical.items():
+                self.canonical[variant.lower()] = canonical
+            for t in vocab.terms + vocab.case_sensitive:
+                self.canonical.setdefault(t.lower(), t)
         if rule.case_sensitive:
             return cs_terms + ci_terms, []
         return cs_terms, ci_terms
@@ -132,13 +136,7 @@ class LanguageEngine:
         _release_freed_memory()
         return True
 
-    def _add(self, rule: Rule, ruleset: RuleSet, errors: list[str]) -> None:
-        for name in rule.vocab:
-            vocab = ruleset.vocab[name]
-            for variant, canonical in vocab.canonical.items():
-                self.canonical[variant.lower()] = canonical
-            for t in vocab.terms + vocab.case_sensitive:
-                self.canonical.setdefault(t.lower(), t)
+    def _add_regexes(self, rule: Rule) -> None:
         flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE | regex.V0
         for pattern in rule.regex:
             self.regexes.append((rule, safe_regex.compile_bounded(pattern, flags)))
