@@ -30,6 +30,8 @@ _PIECE = re.compile(r"\\[pP](?:\{[^}]*\}|[A-Za-z])|\(\?P[<=][^>)]*[>)]|\\.|.", r
 # syntax the stdlib parser reads differently from `regex` or not at all: fuzzy counts, POSIX classes, inline
 # flags and group kinds other than (?: (?= (?! (?<= (?<! (?> (?P
 _FOREIGN = re.compile(r"\{(?!\d*(?:,\d*)?\})|\[:\^?\w+:\]|\(\?[^:=!<>P#]")
+# the same, allowing inline flags both parsers read alike
+_FOREIGN_FLAGS = re.compile(r"\{(?!\d*(?:,\d*)?\})|\[:\^?\w+:\]|\(\?[a-zA-Z-]*[^aiLmsux:=!<>P#()-]")
 _PRIVATE = 0xE000
 _ASCII = [chr(c) for c in range(128)]
 _CATEGORIES = {
@@ -76,6 +78,26 @@ def ascii_twin(pattern: regex.Pattern[str]) -> regex.Pattern[str] | None:
         if any(bool(folded.fullmatch(x)) != bool(exact.fullmatch(x.lower())) for x in _ASCII):
             return None
     return regex.compile("".join(twin), flags)
+
+
+def split_properties(source: str, inline_flags: bool = False) -> tuple[str, list[str]] | None:
+    """The pattern with each Unicode property (\\p{..}) as a private-use character, for the stdlib parser, and the
+    properties in order; None for syntax the stdlib parser does not read as `regex` does (with `inline_flags`,
+    the flags both read alike are allowed: i, m, s, x, a, u, L)."""
+    if any(_PRIVATE <= ord(ch) < _PRIVATE + 0x1900 for ch in source):
+        return None
+    properties: list[str] = []
+    parsed = []
+    for piece in _PIECE.findall(source):
+        if piece[0] == "\\" and piece[1] in "pP":
+            parsed.append(chr(_PRIVATE + len(properties)))
+            properties.append(piece)
+        else:
+            parsed.append(piece)
+    out = "".join(parsed)
+    if (_FOREIGN_FLAGS if inline_flags else _FOREIGN).search(re.sub(r"\\.", "", out, flags=re.S)):
+        return None
+    return out, properties
 
 
 def _shape(node: Any, fold: bool) -> Any:

@@ -62,7 +62,7 @@ class Tokens(NamedTuple):
 class LanguageEngine:
     """The compiled matchers for one language."""
 
-    def __init__(self, lang: str, rules: list[Rule], ruleset: RuleSet, vocab_growth: int = VOCAB_GROWTH):
+    def __init__(self, lang: str, rules: list[Rule], ruleset: RuleSet, vocab_growth: int = VOCAB_GROWTH, multiscan: bool = True):
         self.lang = lang
         self.vocab_growth = vocab_growth
         self.rules = {r.id: r for r in rules}
@@ -81,7 +81,10 @@ class LanguageEngine:
         # parts that some token rule (patterns, phrases, vocab) reads: only these are tokenized
         self.token_parts = frozenset(p for r in rules if r.patterns or r.phrases or r.vocab for p in r.parts)
         self.prefilter = Prefilter(
-            [tuple(rule.trigger) or derive([p.pattern]) for rule, p in self.regexes], [p.pattern for _, p in self.regexes]
+            [tuple(rule.trigger) or derive([p.pattern]) for rule, p in self.regexes],
+            [p for _, p in self.regexes],
+            multiscan=multiscan,
+            explicit=frozenset(i for i, (rule, _) in enumerate(self.regexes) if rule.trigger),
         )
         self.bounded = [rule.id not in ruleset.reviewed for rule, _ in self.regexes]  # overlay rules keep the timeout
         self.has_v = ["v" in p.groupindex for _, p in self.regexes]
@@ -239,10 +242,12 @@ class Scan:
 class Engine:
     """Compiled rules for every language; `run` turns message parts into findings and signals."""
 
-    def __init__(self, ruleset: RuleSet, vocab_growth: int = VOCAB_GROWTH):
+    def __init__(self, ruleset: RuleSet, vocab_growth: int = VOCAB_GROWTH, multiscan: bool = True):
+        """`multiscan`: find where the regexes may match with Hyperscan when it is installed (see `multiscan`);
+        without it, by trigger words alone. Both find the same."""
         self.ruleset = ruleset
         self.languages = {
-            lang: LanguageEngine(lang, rules, ruleset, vocab_growth) for lang, rules in ruleset.rules.items()
+            lang: LanguageEngine(lang, rules, ruleset, vocab_growth, multiscan) for lang, rules in ruleset.rules.items()
         }
 
     def for_language(self, lang: str) -> LanguageEngine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,6 +44,13 @@ _SPACES = regex.compile(r"\s+")
 # a text without one of these words cannot match the pattern (see extractors/prefilter.py): skip the scan
 _STATED_SIZE_WORDS = Prefilter([derive([_STATED_SIZE.pattern])])
 _WEBSITE_WORDS = Prefilter([derive([_WEBSITE.pattern])])
+# Where phonenumbers' matcher can find a possible number: a line with a plus sign, or with seven digits or more
+# (the fewest a US number has) in one candidate, i.e. separated by at most four of its punctuation characters
+# (`phonenumberutil._VALID_PUNCTUATION`; candidates never span lines). Matching only those lines finds what a
+# scan of the whole text finds first, at a fraction of the cost.
+_PHONE_PUNCTUATION = "-x\u2010-\u2015\u2212\u30fc\uff0d-\uff0f \t\u00a0\u00ad\u200b\u2060\u3000()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
+_PHONE_SPOT = re.compile(rf"\d(?:[{_PHONE_PUNCTUATION}]{{0,4}}\d){{6}}|[+\uff0b]")
+_POSSIBLE = phonenumbers.Leniency.POSSIBLE
 _CAPITALISED = regex.compile(r"[\p{Lu}][\p{L}.'-]*$")
 
 
@@ -169,12 +177,23 @@ def _name_matches_domain(name: str, domain: str) -> bool:
 
 
 def _phone(text: str) -> str | None:
-    for m in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE):
-        return m.raw_string
+    if found := _phone_by_matcher(text):
+        return found
     if m := _PHONE_LABELLED.search(text):
         return m.group("v").strip()
     if m := _PHONE_INTL.search(text):
         return m.group().strip()
+    return None
+
+
+def _phone_by_matcher(text: str) -> str | None:
+    """The first possible number phonenumbers' matcher finds in the text (only the lines that can hold one)."""
+    spot = _PHONE_SPOT.search(text)
+    while spot is not None:
+        a, b = text.rfind("\n", 0, spot.start()) + 1, text.find("\n", spot.end())
+        for m in phonenumbers.PhoneNumberMatcher(text[a:] if b < 0 else text[a:b], "US", leniency=_POSSIBLE):
+            return m.raw_string
+        spot = None if b < 0 else _PHONE_SPOT.search(text, b)
     return None
 
 

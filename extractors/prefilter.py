@@ -26,6 +26,8 @@ from collections.abc import Iterable, Sequence
 
 import regex
 
+from extractors.multiscan import AVAILABLE as MULTISCAN
+from extractors.multiscan import Multiscan, image
 from extractors.patterns import derive, extent
 
 _MIN_WORD = 3  # a rule with a shorter trigger word always runs
@@ -35,21 +37,76 @@ _COMMON = frozenset("abcdefghiklmnoprstuvwy0123456789 ")  # single characters to
 
 
 class Prefilter:
-    """Says which rules' regexes may match a text: those with a trigger word in it (or without triggers).
+    """Says which rules' regexes may match a text, and where: with `multiscan`, one Hyperscan pass for the regexes
+    it can stand in for (`extractors.multiscan`); trigger words for the others, and for every regex on a text
+    the Hyperscan image cannot hold.
 
-    The text is lowercased once and each distinct word looked up with `in` (a C substring search): an overlapped
-    regex alternation of a few hundred words is ~30x slower in both `regex` and `re`. Lowercasing stands in for
-    the `regex` module's case-insensitive matching except for a few characters (e.g. "ſ" matches "s"); a text
-    containing one of those runs every rule.
+    Trigger words: the text is lowercased once and each distinct word looked up with `in` (a C substring search):
+    an overlapped regex alternation of a few hundred words is ~30x slower in both `regex` and `re`. Lowercasing
+    stands in for the `regex` module's case-insensitive matching except for a few characters (e.g. "ſ" matches
+    "s"); a text containing one of those runs every rule.
     """
 
-    def __init__(self, triggers: Sequence[tuple[str, ...] | None], patterns: Sequence[str] | None = None):
+    def __init__(
+        self,
+        triggers: Sequence[tuple[str, ...] | None],
+        patterns: Sequence[regex.Pattern[str]] | None = None,
+        multiscan: bool = False,
+        explicit: frozenset[int] = frozenset(),
+    ):
         """`triggers[i]` are rule i's trigger words, or None when rule i always runs; `patterns[i]` its regex,
-        from which the words and extent of its windows are derived (no windows without it)."""
+        from which the words and extent of its windows are derived (no windows without it). With `multiscan`,
+        Hyperscan stands in for the trigger words of the regexes it can read, except those in `explicit` (trigger
+        words given in the rules file: a match without one is not found, whatever the regex says)."""
+        self.count = len(triggers)
+        extents = [extent(p.pattern) for p in patterns or ()]
+        self._all = _Triggers(triggers, [p.pattern for p in patterns or ()], extents)
+        self.ascii_safe = self._all.ascii_safe
+        self.multiscan: Multiscan | None = None
+        self._spans = self._all.spans
+        if multiscan and patterns and MULTISCAN:
+            scanner = Multiscan(patterns, [e is None for e in extents], skip=explicit)
+            if scanner.covered:
+                self.multiscan = scanner
+                # a candidate ending at e: its match starts in [e - longest, e - 1] (positions are e - 1)
+                hs_spans = {i: (e[0] - 1, e[1]) for i, e in enumerate(extents) if i in scanner.covered and e is not None}
+                self._rest = _Triggers(triggers, [p.pattern for p in patterns], extents, skip=scanner.covered)
+                self._hs_spans = {**self._rest.spans, **hs_spans}
+
+    def plan(self, text: str) -> Plan:
+        """Where the rules' regexes may match the text (see `Plan`)."""
+        low = text.lower()
+        if self.multiscan is not None and (data := image(text, low)) is not None:
+            selected, found = self._rest.plan(text, low)
+            for i, ends in self.multiscan.ends(data).items():
+                selected.add(i)
+                found[i] = [e - 1 for e in ends]
+            selected |= self.multiscan.uncompiled
+            return Plan(selected, found, self._hs_spans, low)
+        selected, found = self._all.plan(text, low)
+        return Plan(selected, found, self._spans, low)
+
+    def select(self, text: str, low: str | None = None) -> frozenset[int] | set[int]:
+        """Indices of the rules whose trigger words are in the text (`low`: the text lowercased, when at hand)."""
+        return self._all.select(text, low)
+
+
+class _Triggers:
+    """The trigger words and windows of a set of rules (all but `skip`)."""
+
+    def __init__(
+        self,
+        triggers: Sequence[tuple[str, ...] | None],
+        patterns: Sequence[str],
+        extents: Sequence[tuple[int, int, tuple[frozenset[str], int] | None] | None],
+        skip: frozenset[int] = frozenset(),
+    ):
         self.count = len(triggers)
         always: set[int] = set()
         entries: list[tuple[int, tuple[str, ...]]] = []
         for i, words in enumerate(triggers):
+            if i in skip:
+                continue
             lowered = [w.lower() for w in words or ()]
             if (
                 not lowered
@@ -66,9 +123,9 @@ class Prefilter:
         # windows: rule i -> (its words, lowercased, none containing another; how far before a word's position its
         # match may start; how far right of its start a match may look)
         self.windows: dict[int, tuple[tuple[str, ...], int, int]] = {}
-        for i, pattern in enumerate(patterns or ()):
-            ext = extent(pattern)
-            if ext is None:
+        for i, pattern in enumerate(patterns):
+            ext = extents[i]
+            if ext is None or i in skip:
                 continue
             longest, reach, lead = ext
             # (words, how far before a word's position a match may start, whether a word may stand in for the
@@ -94,25 +151,23 @@ class Prefilter:
         # the longest windowed word found at a position -> the windowed rules having it or a word it starts with
         # (no word of a rule starts with another of its words: at most one of them per rule starts at a position)
         vocabulary = {w for words, _, _ in self.windows.values() for w in words}
-        rules_of = {w: [i for i, (words, _, _) in self.windows.items() if any(w.startswith(u) for u in words)] for w in vocabulary}
-        self._rules_of = rules_of
+        self._rules_of = {w: [i for i, (words, _, _) in self.windows.items() if any(w.startswith(u) for u in words)] for w in vocabulary}
         self._scan = re.compile("(?=(" + _trie(vocabulary) + "))") if vocabulary else None
         # rule i -> (before, reach): a match containing a word found at t starts in [t - before, t] and looks at no
         # character at or after its start + reach
-        self._span = {i: (before, reach) for i, (_, before, reach) in self.windows.items()}
+        self.spans = {i: (before, reach) for i, (_, before, reach) in self.windows.items()}
         self.plain_entries = [(i, words) for i, words in entries if i not in self.windows]
         self.plain_always = frozenset(i for i in always if i not in self.windows)
 
-    def plan(self, text: str) -> Plan:
-        """Where the rules' regexes may match the text (see `Plan`)."""
-        low = text.lower()
+    def plan(self, text: str, low: str) -> tuple[set[int], dict[int, list[int]]]:
+        """The rules that may match the text, and where the words of the windowed ones among them stand."""
         guard = self._win_guard
         if (
             self._scan is None
             or len(low) != len(text)  # a lowercase longer than its character: positions would shift
             or not (guard.ascii_safe and text.isascii()) and guard.exotic_in(text)
         ):
-            return Plan(self.select(text, low), {}, None, low)
+            return set(self.select(text, low)), {}
         at: dict[str, list[int]] = {}
         for m in self._scan.finditer(low):
             word = m.group(1)
@@ -129,10 +184,9 @@ class Prefilter:
                     found[i] = list(ts)
         selected = self._select(text, low, self.plain_entries, self.plain_always)
         selected.update(found)
-        return Plan(selected, found, self, low)
+        return selected, found
 
     def select(self, text: str, low: str | None = None) -> frozenset[int] | set[int]:
-        """Indices of the rules whose regexes may match the text (`low`: the text lowercased, when at hand)."""
         if not self.entries:
             return self.always
         return self._select(text, low, self.entries, self.always)
@@ -209,23 +263,26 @@ class Plan:
     """Where the regexes of one text may match: `selected`, the rules whose regexes may match it at all, and for
     a windowed rule the stretches to scan (`regions`); `low` is the text lowercased."""
 
-    __slots__ = ("selected", "_found", "_prefilter", "low")
+    __slots__ = ("selected", "_found", "_spans", "low")
 
-    def __init__(self, selected: frozenset[int] | set[int], found: dict[int, list[int]], prefilter: Prefilter | None, low: str):
-        """`found`: where the words of each windowed rule stand in the text; `prefilter` None: no windows."""
+    def __init__(self, selected: frozenset[int] | set[int], found: dict[int, list[int]], spans: dict[int, tuple[int, int]], low: str):
+        """`found`: where the words (or candidates) of each windowed rule stand in the text; `spans`: for a
+        windowed rule, (how far before such a position its match may start, how far right of its start it may
+        look)."""
         self.selected = selected
         self._found = found
-        self._prefilter = prefilter
+        self._spans = spans
         self.low = low
 
     def regions(self, i: int, n: int) -> list[tuple[int, int, int]] | None:
         """The (pos, last, endpos) stretches of the text (n characters) to scan for rule i, or None to scan it
         whole: every match starts at some pos <= start <= last and looks at no character at or after endpos.
         A stretch with pos == last is one attempt at pos (a rule whose matches start at its words)."""
-        pf = self._prefilter
-        if pf is None or (span := pf._span.get(i)) is None:
+        span = self._spans.get(i)
+        ts = self._found.get(i)
+        if span is None or not ts:
             return None
-        ts = sorted(self._found[i])  # i is selected: its words stand somewhere
+        ts = sorted(ts)  # i is selected: its words stand somewhere
         before, reach = span
         if before == 0:
             return [(t, t, min(t + reach + 1, n)) for t in ts] if len(ts) * _CALL_COST < n else None

@@ -6,9 +6,11 @@ corporate domain the name matches; `contact` needs a person's name with a job ti
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 
 from daemon.model import MessageKey, RawMessage
+from extractors import identity
 from extractors.checklist import Extractor
 from extractors.prepare import parse
 from extractors.rules import load
@@ -145,3 +147,27 @@ STRENGTH = [
 @pytest.mark.parametrize(("sender", "body", "strength"), [c[1:] for c in STRENGTH], ids=[c[0] for c in STRENGTH])
 def test_strength(extractor: Extractor, sender: str, body: str, strength: str) -> None:
     assert _checklist(extractor, sender, body).strength == strength
+
+
+# Signature and body lines with and without phone numbers: the line filter in front of phonenumbers' matcher
+# must find what the matcher finds in the whole text (first number, same raw string).
+PHONE_TEXTS = [
+    ("labelled-international", "Anna Berg\nPhone: +49 40 6696 9214\nwww.example.de"),
+    ("us-national", "Call me at (415) 555-0132 any time."),
+    ("us-local-seven", "Office 555-0132, ext. 12"),
+    ("fullwidth-plus", "电话：＋86 571 8502 2088"),
+    ("address-digits-only", "Billstrasse 118, 20539 Hamburg, Germany"),
+    ("quantities-not-phone", "We need 2,000 pcs, then 12,000 pcs per year at USD 18.50."),
+    ("model-and-phone", "Model 150W-IP66\nTel 021-6485 3321\nMob 13912345678"),
+    ("dotted", "T. 030.123.4567 / F. 030.123.4568"),
+    ("order-number", "PO 4500012345 dated 2026-11-02"),
+    ("spread-over-lines", "Tel: +1 415\n555 0132"),
+    ("no-digits", "Best regards,\nAnna"),
+    ("date-range", "between 12/10/2026 and 20/12/2026"),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in PHONE_TEXTS], ids=[n for n, _ in PHONE_TEXTS])
+def test_phone_line_filter_finds_what_the_matcher_finds(text: str) -> None:
+    whole = next((m.raw_string for m in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE)), None)
+    assert identity._phone_by_matcher(text) == whole

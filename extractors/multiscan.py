@@ -1,0 +1,298 @@
+"""Where each rule's regexes may match, from one Hyperscan pass over a part (when the `hyperscan` package is there).
+
+Hyperscan matches hundreds of patterns at once in one pass, but it knows neither lookarounds nor Unicode word
+classes the way the `regex` module does, and it reports only where a match ends. So it serves as a prefilter:
+each rule's regex is translated into a Hyperscan pattern that matches *at least* wherever the regex matches
+(`translate`), and the engine then runs the real regex only on the stretches just before the reported ends
+(`patterns.extent` bounds how long a match can be). A regex that cannot be translated, or a text the translation
+cannot read, falls back to the trigger-word prefilter (`prefilter`).
+
+The text Hyperscan reads is an image of the text with one byte per character, so that byte offsets are character
+offsets: the text lowercased, ASCII as itself and any other character as one of 127 high bytes (0x80 + code point
+mod 127; different characters may share a byte, which only adds candidates). The translation lowercases its
+literals the same way and, to stay a superset:
+  - drops lookarounds, word boundaries and anchors (they only ever remove matches);
+  - turns a class into the bytes of the ASCII characters it accepts plus every high byte as soon as it may accept
+    a character outside ASCII other than its own literals (\\w, \\d, \\s, \\p{..}, negated classes, wide ranges);
+  - turns atomic groups and possessive or lazy repeats into plain ones, and repeats of more than 16 into
+    unbounded ones (Hyperscan's automata grow with bounded repeats);
+  - refuses back-references and conditionals (no translation: the rule keeps the trigger prefilter).
+A text holding a character whose lowercase is not how the `regex` module folds its case (e.g. "ſ" matches "s"),
+or whose lowercase changes its length, is left to the trigger prefilter as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import regex
+
+from extractors.casefold import split_properties
+
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - a platform without a hyperscan wheel: the trigger prefilter alone
+    hyperscan = None  # type: ignore[assignment]
+
+try:
+    from re import _constants as _c  # type: ignore[attr-defined]
+    from re import _parser as _sre_parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python < 3.11
+    _sre_parser = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+AVAILABLE = hyperscan is not None and _sre_parser is not None
+_HIGH = frozenset(range(0x80, 0xFF))
+_ALL = frozenset(range(0x100))
+_MAX_BOUNDED = 16  # a repeat bounded above this becomes unbounded
+_FLAGS = 0 if hyperscan is None else hyperscan.HS_FLAG_PREFILTER
+
+
+def image_byte(ch: str) -> int:
+    """The byte standing for a lowercase character in the image."""
+    code = ord(ch)
+    return code if code < 0x80 else 0x80 + code % 127
+
+
+class _Image(dict):  # type: ignore[type-arg]
+    """str.translate table: ASCII -> itself, another character -> its image byte (as a Latin-1 character)."""
+
+    def __missing__(self, code: int) -> int:
+        out = self[code] = image_byte(chr(code))
+        return out
+
+
+_IMAGE = _Image((c, c) for c in range(0x80))
+_EXOTIC: dict[str, bool] = {}
+
+
+def _exotic(ch: str) -> bool:
+    """A character the image cannot stand for: its lowercase is not one character, or not the lowercase of its
+    case partners (the `regex` module folds "ſ" with "s", "ς" with "σ")."""
+    bad = _EXOTIC.get(ch)
+    if bad is None:
+        low = ch.lower()
+        bad = _EXOTIC[ch] = len(low) != 1 or ch.upper().lower() != low or low.upper().lower() != low
+    return bad
+
+
+def image(text: str, low: str) -> bytes | None:
+    """The one-byte-per-character image of a text (`low`: the text lowercased), or None when it has none."""
+    if text.isascii():
+        return low.encode("ascii")
+    if len(low) != len(text) or any(_exotic(ch) for ch in set(text) if not ch.isascii()):
+        return None
+    return low.translate(_IMAGE).encode("latin-1")
+
+
+def translate(pattern: regex.Pattern[str]) -> bytes | None:
+    """A Hyperscan pattern matching the image wherever the regex matches the text (see above), or None."""
+    if _sre_parser is None:
+        return None
+    split = split_properties(pattern.pattern, inline_flags=True)
+    if split is None:
+        return None
+    source, properties = split
+    try:
+        tree = _sre_parser.parse(source)
+    except (re.error, ValueError, TypeError, OverflowError, RecursionError):
+        return None
+    ci = bool(pattern.flags & regex.IGNORECASE) or bool(tree.state.flags & 2)  # re.I
+    try:
+        out = _Translator(properties, pattern.flags).seq(list(tree), ci)
+    except _Untranslatable:
+        return None
+    return out.encode("latin-1") if out else None
+
+
+class _Untranslatable(Exception):
+    pass
+
+
+class _Translator:
+    def __init__(self, properties: list[str], flags: int):
+        self.properties = properties
+        self.flags = flags & ~regex.IGNORECASE
+
+    def seq(self, items: Sequence[tuple[Any, Any]], ci: bool) -> str:
+        return "".join(self.node(op, av, ci) for op, av in items)
+
+    def node(self, op: Any, av: Any, ci: bool) -> str:
+        if op is _c.LITERAL:
+            return self._bytes(self._literal(av, ci))
+        if op in (_c.NOT_LITERAL, _c.ANY):
+            return self._bytes(_ALL)
+        if op is _c.IN:
+            return self._bytes(self._class(av, ci))
+        if op is _c.BRANCH:
+            return "(?:" + "|".join(self.seq(list(alt), ci) for alt in av[1]) + ")"
+        if op is _c.SUBPATTERN:
+            _, add_flags, del_flags, sub = av
+            inner = ci and not del_flags & 2 or bool(add_flags & 2)
+            return "(?:" + self.seq(list(sub), inner) + ")"
+        if op is _c.ATOMIC_GROUP:
+            return "(?:" + self.seq(list(av), ci) + ")"
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            lo, hi, sub = av
+            body = "(?:" + self.seq(list(sub), ci) + ")"
+            if hi == _c.MAXREPEAT or hi > _MAX_BOUNDED:
+                return f"{body}{{{min(lo, _MAX_BOUNDED)},}}"
+            return f"{body}{{{lo},{hi}}}"
+        if op in (_c.ASSERT, _c.ASSERT_NOT, _c.AT):
+            return ""
+        raise _Untranslatable(str(op))
+
+    def _literal(self, code: int, ci: bool) -> frozenset[int]:
+        if 0xE000 <= code < 0xE000 + len(self.properties):
+            return self._accepting(self.properties[code - 0xE000], ci) | _HIGH
+        low = chr(code).lower()
+        if len(low) != 1:
+            return _ALL
+        return frozenset((image_byte(low),))
+
+    def _class(self, items: Sequence[tuple[Any, Any]], ci: bool) -> frozenset[int]:
+        out: set[int] = set()
+        source = []
+        for op, av in items:
+            if op is _c.LITERAL and not 0xE000 <= av < 0xE000 + len(self.properties) and av >= 0x80:
+                out |= self._literal(av, ci)
+                continue
+            if op is _c.RANGE and av[1] >= 0x80:
+                out |= _HIGH
+            elif op is _c.NEGATE or op is _c.CATEGORY or op is _c.LITERAL and av >= 0x80:
+                out |= _HIGH  # \w \d \s and negated classes or properties accept characters outside ASCII
+            source.append((op, av))
+        if source:
+            out |= self._accepting(_class_source(source, self.properties), ci)
+        return frozenset(out)
+
+    def _accepting(self, source: str, ci: bool) -> frozenset[int]:
+        """The image bytes of the ASCII characters a class accepts."""
+        try:
+            cls = regex.compile(source, self.flags | (regex.IGNORECASE if ci else 0))
+        except regex.error as e:
+            raise _Untranslatable(source) from e
+        return frozenset(ord(chr(c).lower()) for c in range(0x80) if cls.fullmatch(chr(c)))
+
+    @staticmethod
+    def _bytes(accepted: frozenset[int]) -> str:
+        if not accepted:
+            raise _Untranslatable("a class accepting nothing")
+        if len(accepted) == 1:
+            return _hex(next(iter(accepted)))
+        if accepted == _ALL:
+            return "[\\x00-\\xff]"
+        runs: list[list[int]] = []
+        for b in sorted(accepted):
+            if runs and runs[-1][1] == b - 1:
+                runs[-1][1] = b
+            else:
+                runs.append([b, b])
+        return "[" + "".join(_hex(a) if a == b else f"{_hex(a)}-{_hex(b)}" for a, b in runs) + "]"
+
+
+def _hex(b: int) -> str:
+    return f"\\x{b:02x}"
+
+
+def _class_source(items: Sequence[tuple[Any, Any]], properties: list[str]) -> str:
+    """A `regex` class of the parsed class items (properties restored)."""
+    parts = []
+    for op, av in items:
+        if op is _c.NEGATE:
+            parts.append("^")
+        elif op is _c.LITERAL:
+            parts.append(properties[av - 0xE000] if 0xE000 <= av < 0xE000 + len(properties) else regex.escape(chr(av), special_only=False))
+        elif op is _c.RANGE:
+            parts.append(regex.escape(chr(av[0]), special_only=False) + "-" + regex.escape(chr(av[1]), special_only=False))
+        elif op is _c.CATEGORY:
+            parts.append(_CATEGORIES[str(av)])
+        else:
+            raise _Untranslatable(str(op))
+    return "[" + "".join(parts) + "]"
+
+
+_CATEGORIES = {
+    "CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s", "CATEGORY_NOT_SPACE": r"\S",
+    "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W",
+}
+
+
+class Multiscan:
+    """One Hyperscan database for a list of regexes, compiled when first used (about 0.2-0.9 s per language);
+    `ends` says, for each translated regex with a match candidate in a text, where its candidates end (for those
+    in `whole`, only that it has one)."""
+
+    def __init__(self, patterns: Sequence[regex.Pattern[str]], whole: Sequence[bool], skip: frozenset[int] = frozenset()):
+        """`whole[i]`: regex i is scanned whole when it may match (no windows), so one candidate is enough;
+        the regexes in `skip` are left out."""
+        self._entries = [(i, hs) for i, p in enumerate(patterns) if i not in skip and (hs := translate(p)) is not None] if AVAILABLE else []
+        self._flags = {i: _FLAGS | (hyperscan.HS_FLAG_SINGLEMATCH if whole[i] else 0) for i, _ in self._entries}
+        self.covered = frozenset(i for i, _ in self._entries)
+        # covered regexes Hyperscan could not compile after all: candidates everywhere (known once compiled)
+        self.uncompiled: frozenset[int] = frozenset()
+        self._db: Any = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def ends(self, data: bytes) -> dict[int, list[int]]:
+        """Regex index -> the offsets where its candidates end, for the covered regexes with a candidate."""
+        found: dict[int, list[int]] = {}
+
+        def on_match(i: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            ends = found.get(i)
+            if ends is None:
+                found[i] = [end]
+            else:
+                ends.append(end)
+
+        db = self._db if self._db is not None else self._compile()
+        if db is not False:
+            db.scan(data, match_event_handler=on_match, scratch=self._scratch(db))
+        return found
+
+    def _compile(self) -> Any:
+        with self._lock:
+            if self._db is None:
+                db, kept = _compile(self._entries, self._flags)
+                self.uncompiled = self.covered - {i for i, _ in kept}
+                self._db = db if db is not None else False
+        return self._db
+
+    def _scratch(self, db: Any) -> Any:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(db)
+        return scratch
+
+
+def _compile(entries: list[tuple[int, bytes]], flags: dict[int, int]) -> tuple[Any, list[tuple[int, bytes]]]:
+    """A database of the entries Hyperscan compiles (one that fails is left out), and the entries in it."""
+    if not entries:
+        return None, entries
+    try:
+        return _database(entries, flags), entries
+    except hyperscan.error:
+        pass
+    kept = []
+    for entry in entries:
+        try:
+            _database([entry], flags)
+            kept.append(entry)
+        except hyperscan.error as e:
+            log.info("Hyperscan cannot compile the prefilter of regex %d (%s); it is scanned whole", entry[0], e)
+    if not kept:
+        return None, kept
+    return _database(kept, flags), kept
+
+
+def _database(entries: list[tuple[int, bytes]], flags: dict[int, int]) -> Any:
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=[p for _, p in entries], ids=[i for i, _ in entries], elements=len(entries),
+               flags=[flags[i] for i, _ in entries])
+    return db
