@@ -113,18 +113,25 @@ class Judge:
             if r.regex:
                 levels.setdefault(_name(r), {}).setdefault(r.confidence, []).append(r)
         self.levels = {name: sorted(by_conf.items(), reverse=True) for name, by_conf in levels.items()}
+        self.names = {id(r): _name(r) for r in rules}
 
     def decide(self, scan: Hits, ctx: Context) -> Result:
         audit = _Audit(self, scan, ctx)
+        names = self.names
         groups: dict[str, list[Hit]] = {name: [] for name in self.levels}
         for hit in scan.token_hits:
-            groups.setdefault(_name(hit.rule), []).append(hit)
+            name = names.get(id(hit.rule)) or _name(hit.rule)
+            if name in groups:
+                groups[name].append(hit)
+            else:
+                groups[name] = [hit]
         best: dict[str, Finding] = {}
         signals: list[tuple[tuple[int, int, tuple[int, int, int]], Signal]] = []
         for name, hits in groups.items():
             if name.startswith("signal:") or name == "certification":
                 for _, rules in self.levels.get(name, ()):
-                    hits += (h for rule in rules for h in scan.rule_hits(rule))
+                    for rule in rules:
+                        hits += scan.rule_hits(rule)
                 if name == "certification":
                     merged = _merged_certification(audit, hits)
                     if merged is not None:
@@ -139,15 +146,30 @@ class Judge:
 
 
 def _preferred(audit: _Audit, hits: list[Hit], levels: Sequence[tuple[float, list[Rule]]], scan: Hits) -> Hit | None:
-    """The hit of the best finding of an item. A rule's regexes run only while a finding of its confidence could
-    still win: its hits cannot beat one of higher confidence (their own rule's confidence is the most they get)."""
-    level = 0
-    while True:
-        winner = next((hit for hit in sorted(hits, key=_preference) if audit.accepts(hit)), None)
-        if level == len(levels) or winner is not None and _confidence(winner) > levels[level][0]:
-            return winner
-        hits += (h for rule in levels[level][1] for h in scan.rule_hits(rule))
-        level += 1
+    """The hit of the best finding of an item: the first accepted in order of preference. A rule's regexes run
+    only while a finding of its confidence could still win: its hits cannot beat one of higher confidence (their
+    own rule's confidence is the most they get)."""
+    best = _first_accepted(audit, hits, None) if hits else None
+    for confidence, rules in levels:
+        if best is not None and _confidence(best) > confidence:
+            break
+        found: list[Hit] = []
+        for rule in rules:
+            found += scan.rule_hits(rule)
+        if found:
+            best = _first_accepted(audit, found, best)
+    return best
+
+
+def _first_accepted(audit: _Audit, hits: list[Hit], best: Hit | None) -> Hit | None:
+    """The first accepted of the hits in order of preference, if it comes before `best` (else `best`)."""
+    bound = _preference(best) if best is not None else None
+    for key, hit in sorted((_preference(h), h) for h in hits):
+        if bound is not None and key >= bound:
+            break
+        if audit.accepts(hit):
+            return hit
+    return best
 
 
 def _merged_certification(audit: _Audit, hits: list[Hit]) -> Finding | None:

@@ -32,6 +32,7 @@ from typing import Any
 import regex
 
 from extractors.casefold import split_properties
+from extractors.patterns import _extent
 
 try:
     import hyperscan
@@ -90,8 +91,14 @@ def image(text: str, low: str) -> bytes | None:
     return low.translate(_IMAGE).encode("latin-1")
 
 
-def translate(pattern: regex.Pattern[str]) -> bytes | None:
-    """A Hyperscan pattern matching the image wherever the regex matches the text (see above), or None."""
+def translate(pattern: regex.Pattern[str], trim: bool = False) -> tuple[bytes, tuple[int, int] | None] | None:
+    """A Hyperscan pattern matching the image wherever the regex matches the text (see above), or None.
+
+    With `trim`, what a match may end with beyond its first characters is left out (an optional tail or the
+    optional repetitions of a last repeat, e.g. `[^.\\n]{2,40}` as `[^.\\n]{2}`; a lookahead), and the second
+    value is (lo, hi): the shortest and longest the rest can be. The same texts have a candidate, but where a loose tail would report a candidate end at
+    every place it could stop, the rest is reported once, and a match starts between hi and lo characters before
+    its candidate's end (None: nothing was trimmed)."""
     if _sre_parser is None:
         return None
     split = split_properties(pattern.pattern, inline_flags=True)
@@ -102,12 +109,34 @@ def translate(pattern: regex.Pattern[str]) -> bytes | None:
         tree = _sre_parser.parse(source)
     except (re.error, ValueError, TypeError, OverflowError, RecursionError):
         return None
-    ci = bool(pattern.flags & regex.IGNORECASE) or bool(tree.state.flags & 2)  # re.I
+    ci = bool(pattern.flags & regex.IGNORECASE) or bool(tree.state.flags & re.I)
+    items = list(tree)
+    span = None
+    if trim and (kept := _trimmed(items)) is not items and (ext := _extent(kept)) is not None and ext[0] > 0:
+        items, span = kept, (ext[0], ext[1])
     try:
-        out = _Translator(properties, pattern.flags).seq(list(tree), ci)
+        out = _Translator(properties, pattern.flags).seq(items, ci)
     except _Untranslatable:
         return None
-    return out.encode("latin-1") if out else None
+    return (out.encode("latin-1"), span) if out else None
+
+
+def _trimmed(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The sequence without what a match may end with beyond its first characters: the elements at its end that
+    may consume nothing, and the optional repetitions of a repeat at its end (looking into a last group); the
+    same list when there are none."""
+    end = len(items)
+    while end and (ext := _extent(items[end - 1 : end])) is not None and ext[0] == 0:
+        end -= 1
+    if end:
+        op, av = items[end - 1]
+        if op is _c.SUBPATTERN:
+            inner = list(av[-1])
+            if (kept := _trimmed(inner)) is not inner:
+                return [*items[: end - 1], (op, (*av[:-1], kept))]
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and av[0] < av[1]:
+            return [*items[: end - 1], (_c.MAX_REPEAT, (av[0], av[0], av[2]))]
+    return items if end == len(items) else items[:end]
 
 
 class _Untranslatable(Exception):
@@ -228,11 +257,19 @@ class Multiscan:
     `ends` says, for each translated regex with a match candidate in a text, where its candidates end (for those
     in `whole`, only that it has one)."""
 
-    def __init__(self, patterns: Sequence[regex.Pattern[str]], whole: Sequence[bool], skip: frozenset[int] = frozenset()):
-        """`whole[i]`: regex i is scanned whole when it may match (no windows), so one candidate is enough;
-        the regexes in `skip` are left out."""
-        self._entries = [(i, hs) for i, p in enumerate(patterns) if i not in skip and (hs := translate(p)) is not None] if AVAILABLE else []
-        self._flags = {i: _FLAGS | (hyperscan.HS_FLAG_SINGLEMATCH if whole[i] else 0) for i, _ in self._entries}
+    def __init__(self, patterns: Sequence[regex.Pattern[str]], longest: Sequence[int | None], skip: frozenset[int] = frozenset()):
+        """`longest[i]`: the longest match of regex i, or None when it is scanned whole when it may match (no
+        windows: one candidate is enough); the regexes in `skip` are left out."""
+        self._entries: list[tuple[int, bytes]] = []
+        # regex i -> (lo, hi): its match starts between hi and lo characters before the end of a candidate
+        self.offsets: dict[int, tuple[int, int]] = {}
+        for i, p in enumerate(patterns if AVAILABLE else ()):
+            if i in skip or (translated := translate(p, trim=longest[i] is not None)) is None:
+                continue
+            self._entries.append((i, translated[0]))
+            if (n := longest[i]) is not None:
+                self.offsets[i] = translated[1] or (1, n)
+        self._flags = {i: _FLAGS | (0 if i in self.offsets else hyperscan.HS_FLAG_SINGLEMATCH) for i, _ in self._entries}
         self.covered = frozenset(i for i, _ in self._entries)
         # covered regexes Hyperscan could not compile after all: candidates everywhere (known once compiled)
         self.uncompiled: frozenset[int] = frozenset()

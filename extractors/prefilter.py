@@ -65,11 +65,12 @@ class Prefilter:
         self.multiscan: Multiscan | None = None
         self._spans = self._all.spans
         if multiscan and patterns and MULTISCAN:
-            scanner = Multiscan(patterns, [e is None for e in extents], skip=explicit)
+            scanner = Multiscan(patterns, [e[0] if e is not None else None for e in extents], skip=explicit)
             if scanner.covered:
                 self.multiscan = scanner
-                # a candidate ending at e: its match starts in [e - longest, e - 1] (positions are e - 1)
-                hs_spans = {i: (e[0] - 1, e[1]) for i, e in enumerate(extents) if i in scanner.covered and e is not None}
+                # a candidate ending at e: its match starts in [e - hi, e - lo] (positions are e - lo)
+                self._hs_lo = {i: lo for i, (lo, _) in scanner.offsets.items()}
+                hs_spans = {i: (hi - lo, e[1]) for i, (lo, hi) in scanner.offsets.items() if (e := extents[i]) is not None}
                 self._rest = _Triggers(triggers, [p.pattern for p in patterns], extents, skip=scanner.covered)
                 self._hs_spans = {**self._rest.spans, **hs_spans}
 
@@ -78,9 +79,11 @@ class Prefilter:
         low = text.lower()
         if self.multiscan is not None and (data := image(text, low)) is not None:
             selected, found = self._rest.plan(text, low)
+            lows = self._hs_lo
             for i, ends in self.multiscan.ends(data).items():
                 selected.add(i)
-                found[i] = [e - 1 for e in ends]
+                if (lo := lows.get(i)) is not None:
+                    found[i] = [e - lo for e in ends]
             selected |= self.multiscan.uncompiled
             return Plan(selected, found, self._hs_spans, low)
         selected, found = self._all.plan(text, low)

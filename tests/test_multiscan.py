@@ -69,7 +69,7 @@ def test_translation_reports_every_match_end(pattern: str, ci: bool, text: str) 
     translated = translate(compiled)
     assert translated is not None
     db = hyperscan.Database()
-    db.compile(expressions=[translated], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_PREFILTER])
+    db.compile(expressions=[translated[0]], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_PREFILTER])
     ends: set[int] = set()
     db.scan(image(text, text.lower()), match_event_handler=lambda _i, _a, end, _f, _c: ends.add(end))
     expected = {m.end() for m in compiled.finditer(text)}
