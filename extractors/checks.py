@@ -82,12 +82,13 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
     ends: list[tuple[int, int]] = []
     for m in _RUN.finditer(text):
         a, b = m.span()
-        if a > 0 and (text[a - 1] in _STOPS or text[a] != "\n" and b - a >= 3):
-            ends.append((a, b))  # the whole run: after sentence punctuation, or three or more after a word
+        if b - a == 1 or a > 0 and (text[a - 1] in _STOPS or text[a] != "\n" and b - a >= 3):
+            ends.append((a, b))  # a lone newline, or the whole run: after sentence punctuation, or 3+ after a word
         else:
             ends += (n.span() for n in _NEWLINES.finditer(text, a, b))
-    ends += ((m.end(), m.end()) for m in _EMPTY.finditer(text))
-    ends.sort()
+    if empty := [(e, e) for e in map(_end, _EMPTY.finditer(text))]:
+        ends += empty
+        ends.sort()
     bounds = []
     start = 0
     for a, b in ends:
@@ -97,6 +98,9 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
     if start < len(text):
         bounds.append((start, len(text)))
     return bounds
+
+
+_end = re.Match.end
 
 
 class Judge:
