@@ -205,12 +205,16 @@ class Scan:
     def rule_hits(self, rule: Rule) -> list[Hit]:
         """The hits of a rule's regexes in every part it reads."""
         out: list[Hit] = []
-        indices = self.eng.regexes_of_rule.get(id(rule), ())
+        indices = self.eng.regexes_of_rule.get(id(rule))
+        if not indices:
+            return out
+        plans = self._plans
         for pos, part, text in self.parts:
             if part in rule.parts:
-                plan = self._plan(pos, text)
+                plan = plans.get(pos) or self._plan(pos, text)
+                selected = plan.selected
                 for i in indices:
-                    if i in plan.selected:
+                    if i in selected:
                         out += self._hits(i, pos, part, text, plan)
         return out
 
