@@ -3,6 +3,8 @@
 Prints figures; not a pass/fail test. Target: <= 0.5 ms median (>= 2,000 inquiries/s) for extraction
 (rules + identity + signals on the parsed message). Parsing (MIME, charset, quote split) is shown separately.
 Each figure is the best median of --rounds rounds: other work on a shared machine only ever slows a round down.
+With --corpus FILE.jsonl (the corpus format of `eval`), the median and 90th percentile of extraction over its
+messages are printed too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from daemon import config  # noqa: E402
 from daemon.assess import assess  # noqa: E402
+from daemon.evaluate import load_corpus, record_bytes  # noqa: E402
 from daemon.model import MessageKey, RawMessage  # noqa: E402
 from daemon.toolkit import load_toolkit  # noqa: E402
 from extractors.prepare import parse  # noqa: E402
@@ -71,7 +74,9 @@ def median_ms(fn, n: int, rounds: int) -> float:  # noqa: ANN001
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5, help="rounds per figure; the best median is shown")
-    rounds = ap.parse_args().rounds
+    ap.add_argument("--corpus", type=Path, help="also time extraction over the messages of this corpus (.jsonl)")
+    args = ap.parse_args()
+    rounds = args.rounds
     kit = load_toolkit(config.embedded_default(), quiet=True, drafts=False)
     raw = RawMessage(MessageKey("bench", "INBOX", 1, 1), INQUIRY)
     parsed = parse(raw, kit.platforms)
@@ -89,6 +94,19 @@ def main() -> None:
     for name, ms in (("extract (rules+identity)", extract), ("  of which rules engine", rules_only),
                      ("assess (decisions)", decide), ("parse (MIME, quotes, lang)", parse_ms)):
         print(f"{name:<28}{ms:>10.3f}{1000 / ms:>12.0f}")
+    if args.corpus:
+        messages = [parse(RawMessage(MessageKey("bench", "corpus", 1, i + 1), record_bytes(rec)), kit.platforms)
+                    for i, rec in enumerate(load_corpus(args.corpus))]
+        per_message = []
+        for msg in messages:
+            for _ in range(20):
+                kit.extractor.extract(msg)
+            per_message.append(median_ms(lambda msg=msg: kit.extractor.extract(msg), 200, rounds))
+        per_message.sort()
+        sizes = sorted(len(m.text) + len(m.signature) for m in messages)
+        print(f"corpus: {len(messages)} messages, median body {sizes[len(sizes) // 2]} characters; extraction median "
+              f"{statistics.median(per_message):.3f} ms, p90 {per_message[int(0.9 * (len(per_message) - 1))]:.3f} ms, "
+              f"max {per_message[-1]:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from typing import Any
 import regex
 
 from extractors.casefold import split_properties
+from extractors.heap import release_freed_memory
 from extractors.patterns import _extent
 
 try:
@@ -299,6 +300,7 @@ class Multiscan:
                 db, kept = _compile(self._entries, self._flags)
                 self.uncompiled = self.covered - {i for i, _ in kept}
                 self._db = db if db is not None else False
+                release_freed_memory(collect=False)  # the compiler's working memory, about 20 MB
         return self._db
 
     def _scratch(self, db: Any) -> Any:

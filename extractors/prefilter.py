@@ -1,4 +1,10 @@
-"""Trigger prefilter: run a rule's regexes only on a part that contains one of the rule's trigger words.
+"""Prefilter: run a rule's regexes only on a part where they may match, and only on the stretches where they may.
+
+With Hyperscan installed, one Hyperscan pass does this for every regex it can read (`multiscan`); trigger words
+do it for the others, and for every regex on a text whose characters Hyperscan's image cannot hold. Both are
+exact: the matches found are those of a scan of the whole text.
+
+Trigger words: run a rule's regexes only on a part that contains one of the rule's trigger words.
 
 Every match of a regex such as `\\b(?:deliver|ship)\\w*\\s(?:within|in)\\s\\d+` contains "deliver" or "ship", so
 a part without either cannot match and the regex need not run. The triggers of a rule are its `trigger` list
