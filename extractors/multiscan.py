@@ -24,6 +24,8 @@ or whose lowercase changes its length, is left to the trigger prefilter as well.
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import re
 import threading
 from collections.abc import Sequence
@@ -97,9 +99,9 @@ def translate(pattern: regex.Pattern[str], trim: bool = False) -> tuple[bytes, t
 
     With `trim`, what a match may end with beyond its first characters is left out (an optional tail or the
     optional repetitions of a last repeat, e.g. `[^.\\n]{2,40}` as `[^.\\n]{2}`; a lookahead), and the second
-    value is (lo, hi): the shortest and longest the rest can be. The same texts have a candidate, but where a loose tail would report a candidate end at
-    every place it could stop, the rest is reported once, and a match starts between hi and lo characters before
-    its candidate's end (None: nothing was trimmed)."""
+    value is (lo, hi): the shortest and longest the rest can be (None: nothing was trimmed). The same texts have
+    a candidate, but where a loose tail would report a candidate end at every place it could stop, the rest is
+    reported once; a match starts between hi and lo characters before its candidate's end."""
     if _sre_parser is None:
         return None
     split = split_properties(pattern.pattern, inline_flags=True)
@@ -254,9 +256,9 @@ _CATEGORIES = {
 
 
 class Multiscan:
-    """One Hyperscan database for a list of regexes, compiled when first used (about 0.2-0.9 s per language);
-    `ends` says, for each translated regex with a match candidate in a text, where its candidates end (for those
-    in `whole`, only that it has one)."""
+    """One Hyperscan database for a list of regexes, compiled when first used (about 0.2-0.9 s per language, in a
+    child process); `ends` says, for each translated regex with a match candidate in a text, where its candidates
+    end (for one without windows, only that it has one)."""
 
     def __init__(self, patterns: Sequence[regex.Pattern[str]], longest: Sequence[int | None], skip: frozenset[int] = frozenset()):
         """`longest[i]`: the longest match of regex i, or None when it is scanned whole when it may match (no
@@ -291,16 +293,20 @@ class Multiscan:
 
         db = self._db if self._db is not None else self._compile()
         if db is not False:
-            db.scan(data, match_event_handler=on_match, scratch=self._scratch(db))
+            try:
+                db.scan(data, match_event_handler=on_match, scratch=self._scratch(db))
+            except hyperscan.error as e:  # not expected; every regex then runs on every text, as without windows
+                log.warning("Hyperscan scan failed (%s); the regexes it stood for now run on every text", e)
+                self._db, self.uncompiled = False, self.covered
+                return {}
         return found
 
     def _compile(self) -> Any:
         with self._lock:
             if self._db is None:
-                db, kept = _compile(self._entries, self._flags)
-                self.uncompiled = self.covered - {i for i, _ in kept}
+                db, kept = _compile_apart(self._entries, self._flags)
+                self.uncompiled = self.covered - set(kept)
                 self._db = db if db is not None else False
-                release_freed_memory(collect=False)  # the compiler's working memory, about 20 MB
         return self._db
 
     def _scratch(self, db: Any) -> Any:
@@ -310,12 +316,45 @@ class Multiscan:
         return scratch
 
 
-def _compile(entries: list[tuple[int, bytes]], flags: dict[int, int]) -> tuple[Any, list[tuple[int, bytes]]]:
-    """A database of the entries Hyperscan compiles (one that fails is left out), and the entries in it."""
+def _compile_apart(entries: list[tuple[int, bytes]], flags: dict[int, int]) -> tuple[Any, list[int]]:
+    """`_compile` in a short-lived child process, the database handed back serialized: Hyperscan's compiler
+    touches about 5 MB of its library's code and 20 MB of working memory that would otherwise stay in the
+    daemon's RSS. Where there is no fork, in this process. A child that fails leaves no database (every regex
+    then runs on every text, as without windows): compiling here what crashed there could take the daemon down."""
     if not entries:
-        return None, entries
+        return None, []
+    if hasattr(os, "fork"):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: compile, write (database, kept ids), exit without running any cleanup
+            status = 1
+            try:
+                os.close(read)
+                db, kept = _compile(entries, flags)
+                with os.fdopen(write, "wb") as out:
+                    pickle.dump((None if db is None else hyperscan.dumpb(db), kept), out)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status == 0 and payload:
+            blob, kept = pickle.loads(payload)  # noqa: S301 - written by our own child process
+            return (None if blob is None else hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)), kept
+        log.warning("Hyperscan compilation failed in its child process (exit status %d); the rules' regexes run "
+                    "without its windows", os.waitstatus_to_exitcode(status))
+        return None, []
+    db, kept = _compile(entries, flags)
+    release_freed_memory(collect=False)  # the compiler's working memory
+    return db, kept
+
+
+def _compile(entries: list[tuple[int, bytes]], flags: dict[int, int]) -> tuple[Any, list[int]]:
+    """A database of the entries Hyperscan compiles (one that fails is left out), and the ids in it."""
     try:
-        return _database(entries, flags), entries
+        return _database(entries, flags), [i for i, _ in entries]
     except hyperscan.error:
         pass
     kept = []
@@ -326,8 +365,8 @@ def _compile(entries: list[tuple[int, bytes]], flags: dict[int, int]) -> tuple[A
         except hyperscan.error as e:
             log.info("Hyperscan cannot compile the prefilter of regex %d (%s); it is scanned whole", entry[0], e)
     if not kept:
-        return None, kept
-    return _database(kept, flags), kept
+        return None, []
+    return _database(kept, flags), [i for i, _ in kept]
 
 
 def _database(entries: list[tuple[int, bytes]], flags: dict[int, int]) -> Any:

@@ -130,3 +130,35 @@ def test_findings_are_the_same_with_and_without_hyperscan() -> None:
 def test_trigger_words_given_in_a_rules_file_still_decide(explicit: frozenset[int], selected: bool) -> None:
     prefilter = Prefilter([("unrelated",)], [regex.compile(r"\d+ pcs", regex.I)], multiscan=True, explicit=explicit)
     assert (0 in prefilter.plan("We need 200 pcs.").selected) == selected
+
+
+SAMPLE = "Quantity: 2,000 pcs. Packaging: colour box, 10 pcs per carton. Delivery within 45 days, FOB Ningbo. AQL 2.5"
+
+
+def test_a_database_compiled_in_a_child_process_finds_what_one_compiled_here_finds() -> None:
+    patterns = [p for _, p in Engine(RULESET, multiscan=False).languages["en"].regexes]
+    entries = [(i, t[0]) for i, p in enumerate(patterns) if (t := translate(p)) is not None]
+    flags = {i: hyperscan.HS_FLAG_PREFILTER for i, _ in entries}
+    data = image(SAMPLE, SAMPLE.lower())
+    assert data is not None
+    found = []
+    for compile_ in (multiscan._compile_apart, multiscan._compile):
+        db, kept = compile_(entries, flags)
+        ends: set[tuple[int, int]] = set()
+        db.scan(data, match_event_handler=lambda i, _a, end, _f, ctx: ctx.add((i, end)), context=ends,
+                scratch=hyperscan.Scratch(db))
+        found.append((kept, ends))
+    assert found[0] == found[1] and found[0][1]
+
+
+def test_a_failed_compilation_leaves_every_regex_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_args: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(multiscan, "_compile", fail)  # the child process inherits it
+    eng = Engine(RULESET).languages["en"]
+    plan = eng.prefilter.plan(SAMPLE)
+    assert eng.prefilter.multiscan is not None and eng.prefilter.multiscan.covered <= plan.selected
+    for i, (_, pattern) in enumerate(eng.regexes):
+        found = safe_regex.finditer(pattern, SAMPLE, plan.regions(i, len(SAMPLE)), False) if i in plan.selected else []
+        assert [m.span() for m in found] == [m.span() for m in pattern.finditer(SAMPLE)]
