@@ -88,11 +88,16 @@ def _store(cfg: config_mod.Config, upgrade: bool = True) -> Any:
     return store
 
 
-def _kit(cfg: config_mod.Config, quiet: bool = False, drafts: bool = True) -> Any:
+def _kit(cfg: config_mod.Config, quiet: bool = False, drafts: bool = True, prepare: bool = False) -> Any:
+    """The rules, templates and seller profile; `prepare`: everything compiled now, not on the first message
+    (the daemon: its first inquiries are not delayed)."""
     from daemon.toolkit import load_toolkit
 
     identity = next((m.identity for m in cfg.mailboxes if m.identity), None)
-    return load_toolkit(cfg, identity=identity, quiet=quiet, drafts=drafts)
+    kit = load_toolkit(cfg, identity=identity, quiet=quiet, drafts=drafts)
+    if prepare:
+        kit.extractor.engine.prepare()
+    return kit
 
 
 @main.command()
@@ -106,7 +111,7 @@ def run(ctx: click.Context, once: bool) -> None:
 
     cfg = _config(ctx)
     log.info("inquiry-triage %s, configuration: %s", __version__, cfg.source)
-    kit = _kit(cfg)
+    kit = _kit(cfg, prepare=True)
     store = _store(cfg)
     log.info("Store: %s", store.url_for_display)
     mailboxes = _mailboxes(cfg, store)
@@ -116,7 +121,7 @@ def run(ctx: click.Context, once: bool) -> None:
     metrics = start_metrics(cfg.metrics) if not once else NULL_METRICS
     if cfg.metrics.enabled and not once:
         log.info("Metrics: http://%s:%d/metrics and /healthz", cfg.metrics.host, cfg.metrics.port)
-    daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg), cfg.daemon.interval_seconds,
+    daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg, prepare=True), cfg.daemon.interval_seconds,
                     cfg.daemon.max_attempts, cfg.daemon.max_message_bytes, watch, metrics)
     if once:
         for m in mailboxes:

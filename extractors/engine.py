@@ -253,6 +253,12 @@ class Engine:
             lang: LanguageEngine(lang, rules, ruleset, vocab_growth, multiscan) for lang, rules in ruleset.rules.items()
         }
 
+    def prepare(self) -> None:
+        """Compile now what is otherwise compiled for a language's first message (its Hyperscan database)."""
+        for eng in self.languages.values():
+            if eng.prefilter.multiscan is not None:
+                eng.prefilter.multiscan.prepare()
+
     def for_language(self, lang: str) -> LanguageEngine:
         return self.languages.get(lang) or self.languages.get("en") or next(iter(self.languages.values()))
 

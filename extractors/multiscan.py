@@ -301,6 +301,11 @@ class Multiscan:
                 return {}
         return found
 
+    def prepare(self) -> None:
+        """Compile the database now rather than for the first text."""
+        if self._db is None:
+            self._compile()
+
     def _compile(self) -> Any:
         with self._lock:
             if self._db is None:

@@ -162,3 +162,10 @@ def test_a_failed_compilation_leaves_every_regex_to_run(monkeypatch: pytest.Monk
     for i, (_, pattern) in enumerate(eng.regexes):
         found = safe_regex.finditer(pattern, SAMPLE, plan.regions(i, len(SAMPLE)), False) if i in plan.selected else []
         assert [m.span() for m in found] == [m.span() for m in pattern.finditer(SAMPLE)]
+
+
+def test_prepare_compiles_every_language_before_the_first_message() -> None:
+    engine = Engine(RULESET)
+    engine.prepare()
+    assert all(eng.prefilter.multiscan is not None and eng.prefilter.multiscan._db not in (None, False)
+               for eng in engine.languages.values())
