@@ -44,26 +44,16 @@ def ascii_twin(pattern: regex.Pattern[str]) -> regex.Pattern[str] | None:
     """The case-sensitive twin of a case-insensitive pattern (see above), or None."""
     if not pattern.flags & regex.IGNORECASE or _sre_parser is None:
         return None
-    source = pattern.pattern
-    if any(_PRIVATE <= ord(ch) < _PRIVATE + 0x1900 for ch in source):
+    split = split_properties(pattern.pattern)
+    if split is None:
         return None
-    properties: list[str] = []
-    parsed, lowered, twin = [], [], []  # the source for the stdlib parser, and that of the twin for it and for `regex`
-    for piece in _PIECE.findall(source):
-        if piece[0] == "\\" and piece[1] in "pP":
-            parsed.append(chr(_PRIVATE + len(properties)))
-            lowered.append(parsed[-1])
-            twin.append(piece)
-            properties.append(piece)
-        else:
-            low = piece.lower() if len(piece) == 1 and "A" <= piece <= "Z" else piece
-            parsed.append(piece)
-            lowered.append(low)
-            twin.append(low)
-    if _FOREIGN.search(re.sub(r"\\.", "", "".join(parsed), flags=re.S)):
-        return None
+    source, properties = split
+    pieces = _PIECE.findall(source)
+    # the source of the twin for the stdlib parser, and for `regex` (properties restored)
+    lowered = [p.lower() if len(p) == 1 and "A" <= p <= "Z" else p for p in pieces]
+    twin = [_char(ord(p), properties) if len(p) == 1 and is_property(ord(p), properties) else p for p in lowered]
     try:
-        tree, twin_tree = _sre_parser.parse("".join(parsed)), _sre_parser.parse("".join(lowered))
+        tree, twin_tree = _sre_parser.parse(source), _sre_parser.parse("".join(lowered))
     except (re.error, ValueError, TypeError, OverflowError, RecursionError):
         return None
     if _shape(tree, fold=True) != _shape(twin_tree, fold=False) or tree.state.groupdict != twin_tree.state.groupdict:
@@ -123,7 +113,7 @@ def _atoms(items: Sequence[tuple[Any, Any]], properties: list[str]) -> Iterator[
         elif op is _c.NOT_LITERAL:
             yield "[^" + _char(av, properties) + "]"
         elif op is _c.IN:
-            yield _class(av, properties)
+            yield class_source(av, properties)
         elif op is _c.CATEGORY:
             yield _CATEGORIES.get(str(av))
         elif op is _c.SUBPATTERN:
@@ -145,20 +135,26 @@ def _atoms(items: Sequence[tuple[Any, Any]], properties: list[str]) -> Iterator[
             yield None
 
 
+def is_property(code: int, properties: list[str]) -> bool:
+    """The character stands for one of the properties in a source from `split_properties`."""
+    return _PRIVATE <= code < _PRIVATE + len(properties)
+
+
 def _char(code: int, properties: list[str]) -> str:
-    if _PRIVATE <= code < _PRIVATE + len(properties):
+    if is_property(code, properties):
         return properties[code - _PRIVATE]
     return regex.escape(chr(code), special_only=False)
 
 
-def _class(items: Sequence[tuple[Any, Any]], properties: list[str]) -> str | None:
+def class_source(items: Sequence[tuple[Any, Any]], properties: list[str]) -> str | None:
+    """A `regex` class of the items of a parsed class (properties restored), or None for one it cannot write."""
     parts = []
     for op, av in items:
         if op is _c.NEGATE:
             parts.append("^")
         elif op is _c.LITERAL:
             parts.append(_char(av, properties))
-        elif op is _c.RANGE and not any(_PRIVATE <= v < _PRIVATE + len(properties) for v in av):
+        elif op is _c.RANGE and not any(is_property(v, properties) for v in av):
             parts.append(_char(av[0], properties) + "-" + _char(av[1], properties))
         elif op is _c.CATEGORY and str(av) in _CATEGORIES:
             parts.append(_CATEGORIES[str(av)])

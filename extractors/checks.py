@@ -121,14 +121,9 @@ class Judge:
 
     def decide(self, scan: Hits, ctx: Context) -> Result:
         audit = _Audit(self, scan, ctx)
-        names = self.names
         groups: dict[str, list[Hit]] = {name: [] for name in self.levels}
         for hit in scan.token_hits:
-            name = names.get(id(hit.rule)) or _name(hit.rule)
-            if name in groups:
-                groups[name].append(hit)
-            else:
-                groups[name] = [hit]
+            groups.setdefault(self.names[id(hit.rule)], []).append(hit)
         best: dict[str, Finding] = {}
         signals: list[tuple[tuple[int, int, tuple[int, int, int]], Signal]] = []
         for name, hits in groups.items():

@@ -33,9 +33,9 @@ from typing import Any
 
 import regex
 
-from extractors.casefold import split_properties
+from extractors.casefold import class_source, is_property, split_properties
 from extractors.heap import release_freed_memory
-from extractors.patterns import _extent
+from extractors.patterns import items_extent
 
 try:
     import hyperscan
@@ -115,7 +115,7 @@ def translate(pattern: regex.Pattern[str], trim: bool = False) -> tuple[bytes, t
     ci = bool(pattern.flags & regex.IGNORECASE) or bool(tree.state.flags & re.I)
     items = list(tree)
     span = None
-    if trim and (kept := _trimmed(items)) is not items and (ext := _extent(kept)) is not None and ext[0] > 0:
+    if trim and (kept := _trimmed(items)) is not items and (ext := items_extent(kept)) is not None and ext[0] > 0:
         items, span = kept, (ext[0], ext[1])
     try:
         out = _Translator(properties, pattern.flags).seq(items, ci)
@@ -129,7 +129,7 @@ def _trimmed(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     may consume nothing, and the optional repetitions of a repeat at its end (looking into a last group); the
     same list when there are none."""
     end = len(items)
-    while end and (ext := _extent(items[end - 1 : end])) is not None and ext[0] == 0:
+    while end and (ext := items_extent(items[end - 1 : end])) is not None and ext[0] == 0:
         end -= 1
     if end:
         op, av = items[end - 1]
@@ -180,8 +180,8 @@ class _Translator:
         raise _Untranslatable(str(op))
 
     def _literal(self, code: int, ci: bool) -> frozenset[int]:
-        if 0xE000 <= code < 0xE000 + len(self.properties):
-            return self._accepting(self.properties[code - 0xE000], ci) | _HIGH
+        if is_property(code, self.properties):
+            return self._class([(_c.LITERAL, code)], ci)
         low = chr(code).lower()
         if len(low) != 1:
             return _ALL
@@ -191,7 +191,7 @@ class _Translator:
         out: set[int] = set()
         source = []
         for op, av in items:
-            if op is _c.LITERAL and not 0xE000 <= av < 0xE000 + len(self.properties) and av >= 0x80:
+            if op is _c.LITERAL and av >= 0x80 and not is_property(av, self.properties):
                 out |= self._literal(av, ci)
                 continue
             if op is _c.RANGE and av[1] >= 0x80:
@@ -200,7 +200,9 @@ class _Translator:
                 out |= _HIGH  # \w \d \s and negated classes or properties accept characters outside ASCII
             source.append((op, av))
         if source:
-            out |= self._accepting(_class_source(source, self.properties), ci)
+            if (written := class_source(source, self.properties)) is None:
+                raise _Untranslatable("class")
+            out |= self._accepting(written, ci)
         return frozenset(out)
 
     def _accepting(self, source: str, ci: bool) -> frozenset[int]:
@@ -230,29 +232,6 @@ class _Translator:
 
 def _hex(b: int) -> str:
     return f"\\x{b:02x}"
-
-
-def _class_source(items: Sequence[tuple[Any, Any]], properties: list[str]) -> str:
-    """A `regex` class of the parsed class items (properties restored)."""
-    parts = []
-    for op, av in items:
-        if op is _c.NEGATE:
-            parts.append("^")
-        elif op is _c.LITERAL:
-            parts.append(properties[av - 0xE000] if 0xE000 <= av < 0xE000 + len(properties) else regex.escape(chr(av), special_only=False))
-        elif op is _c.RANGE:
-            parts.append(regex.escape(chr(av[0]), special_only=False) + "-" + regex.escape(chr(av[1]), special_only=False))
-        elif op is _c.CATEGORY:
-            parts.append(_CATEGORIES[str(av)])
-        else:
-            raise _Untranslatable(str(op))
-    return "[" + "".join(parts) + "]"
-
-
-_CATEGORIES = {
-    "CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s", "CATEGORY_NOT_SPACE": r"\S",
-    "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W",
-}
 
 
 class Multiscan:

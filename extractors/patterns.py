@@ -62,7 +62,7 @@ def extent(pattern: str) -> tuple[int, int, tuple[Strings, int] | None] | None:
         tree = _sre_parser.parse(_REGEX_ONLY.sub(r"\\w", pattern))
     except (re.error, ValueError, TypeError, OverflowError, RecursionError):
         return None
-    ext = _extent(list(tree))
+    ext = items_extent(list(tree))
     if ext is None or ext[0] < 1:
         return None
     return ext[1], ext[2], _lead(list(tree))
@@ -81,7 +81,7 @@ def _lead(items: Sequence[tuple[Any, Any]]) -> tuple[Strings, int] | None:
     run: Strings = frozenset({""})  # exact strings of the run of literal items ending here, from run_start
     run_start = 0
     for op, av in items:
-        width = _extent([(op, av)])
+        width = items_extent([(op, av)])
         after = None if width is None else pre + width[1]  # longest the items up to this one can be
         exact, _ = _node(op, av)
         if exact is not None and (joined := _product(run, exact)) is not None:
@@ -120,7 +120,7 @@ def _lead_node(op: Any, av: Any) -> tuple[Strings, int] | None:
 _UNITS = (_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN, _c.RANGE, _c.CATEGORY) if _sre_parser is not None else ()
 
 
-def _extent(items: Sequence[tuple[Any, Any]]) -> tuple[int, int, int] | None:
+def items_extent(items: Sequence[tuple[Any, Any]]) -> tuple[int, int, int] | None:
     """(min consumed, max consumed, max reach right of the start incl. lookaheads and boundary checks)."""
     lo = hi = reach = 0
     for op, av in items:
@@ -133,23 +133,23 @@ def _extent(items: Sequence[tuple[Any, Any]]) -> tuple[int, int, int] | None:
             direction, pattern = av
             if direction != 1:
                 sub = (0, 0, 0)  # a lookbehind looks left: the whole text stays visible there
-            elif (inner := _extent(list(pattern))) is None:
+            elif (inner := items_extent(list(pattern))) is None:
                 return None
             else:
                 sub = (0, 0, inner[2])
         elif op is _c.SUBPATTERN:
-            sub = _extent(list(av[-1]))
+            sub = items_extent(list(av[-1]))
         elif op is _c.ATOMIC_GROUP:
-            sub = _extent(list(av))
+            sub = items_extent(list(av))
         elif op is _c.BRANCH:
-            extents = [_extent(list(alt)) for alt in av[1]]
+            extents = [items_extent(list(alt)) for alt in av[1]]
             alts = [a for a in extents if a is not None]
             if len(alts) != len(extents):
                 return None
             sub = (min(a[0] for a in alts), max(a[1] for a in alts), max(a[2] for a in alts))
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
             n_min, n_max, pattern = av
-            inner = _extent(list(pattern))
+            inner = items_extent(list(pattern))
             if inner is None or n_max == _c.MAXREPEAT and (inner[1] or inner[2]):
                 return None
             if n_max == _c.MAXREPEAT or n_max == 0:

@@ -64,10 +64,8 @@ class Prefilter:
         from which the words and extent of its windows are derived (no windows without it). With `multiscan`,
         Hyperscan stands in for the trigger words of the regexes it can read, except those in `explicit` (trigger
         words given in the rules file: a match without one is not found, whatever the regex says)."""
-        self.count = len(triggers)
         extents = [extent(p.pattern) for p in patterns or ()]
         self._all = _Triggers(triggers, [p.pattern for p in patterns or ()], extents)
-        self.ascii_safe = self._all.ascii_safe
         self.multiscan: Multiscan | None = None
         self._spans = self._all.spans
         if multiscan and patterns and MULTISCAN:
@@ -291,7 +289,7 @@ class Plan:
         ts = self._found.get(i)
         if span is None or not ts:
             return None
-        ts = sorted(ts)  # i is selected: its words stand somewhere
+        ts = sorted(ts)
         before, reach = span
         if before == 0:
             return [(t, t, min(t + reach + 1, n)) for t in ts] if len(ts) * _CALL_COST < n else None
