@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -38,10 +38,36 @@ _EMPTY = re.compile(rf"[.!?。！？；](?:(?<=[。！？；])(?![{_WS}])|(?<=[a
 _PART_RANK = {"text": 0, "form": 1, "subject": 2, "signature": 3}
 
 
+class Compiled:
+    """A rule as the checks read it for every hit: plain attributes (a pydantic model's cost more to read), its
+    item or signal name, the parts it reads as a set, its context words lowercased and its normaliser."""
+
+    __slots__ = ("rule", "id", "name", "item", "signal", "description", "parts", "confidence", "reject_question",
+                 "reject_negation", "near", "not_near", "normalise")
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+        self.id = rule.id
+        self.name = _name(rule)
+        self.item = rule.item
+        self.signal = rule.signal
+        self.description = rule.description
+        self.parts = frozenset(rule.parts)
+        self.confidence = rule.confidence
+        self.reject_question = rule.in_question == "reject"
+        self.reject_negation = rule.negation == "reject"
+        self.near = tuple(w.lower() for w in rule.near)
+        self.not_near = tuple(w.lower() for w in rule.not_near)
+        self.normalise: Callable[[str, Context], Any] = NORMALISERS[rule.normaliser]
+
+    def __repr__(self) -> str:
+        return f"Compiled({self.id})"
+
+
 class Hit(NamedTuple):
     """A rule that fired on one part, before the checks."""
 
-    rule: Rule
+    rule: Compiled
     part: str
     start: int
     end: int
@@ -54,8 +80,9 @@ class Hits(Protocol):
 
     texts: Mapping[str, str]
     token_hits: list[Hit]
+    live: set[Compiled]  # the rules that may have regex hits
 
-    def rule_hits(self, rule: Rule) -> list[Hit]: ...
+    def rule_hits(self, rule: Compiled) -> list[Hit]: ...
 
     def all_hits(self) -> list[Hit]: ...
 
@@ -104,29 +131,29 @@ _end = re.Match.end
 
 
 class Judge:
-    """What the checks of one language read: its sentence cues, the rules by id, their context words, and for each
-    item or signal the regex rules feeding it, grouped by confidence (highest first)."""
+    """What the checks of one language read: its sentence cues, and for each item or signal the regex rules
+    feeding it, grouped by confidence (highest first)."""
 
-    def __init__(self, cues: Cues, rules: Sequence[Rule]):
+    def __init__(self, cues: Cues, rules: Sequence[Compiled]):
         self.cues = cues
-        self.rules = {r.id: r for r in rules}
-        # context words of each rule, lowercased once
-        self.context = {id(r): (tuple(w.lower() for w in r.near), tuple(w.lower() for w in r.not_near)) for r in rules}
-        levels: dict[str, dict[float, list[Rule]]] = {}
+        levels: dict[str, dict[float, list[Compiled]]] = {}
         for r in rules:
-            if r.regex:
-                levels.setdefault(_name(r), {}).setdefault(r.confidence, []).append(r)
-        self.levels = {name: sorted(by_conf.items(), reverse=True) for name, by_conf in levels.items()}
-        self.names = {id(r): _name(r) for r in rules}
+            if r.rule.regex:
+                levels.setdefault(r.name, {}).setdefault(r.confidence, []).append(r)
+        self.levels = {name: sorted(by_conf.items(), key=lambda level: level[0], reverse=True) for name, by_conf in levels.items()}
+        self.regex_rules = {name: frozenset(r for _, rules in by_conf for r in rules) for name, by_conf in self.levels.items()}
 
     def decide(self, scan: Hits, ctx: Context) -> Result:
         audit = _Audit(self, scan, ctx)
         groups: dict[str, list[Hit]] = {name: [] for name in self.levels}
         for hit in scan.token_hits:
-            groups.setdefault(self.names[id(hit.rule)], []).append(hit)
+            groups.setdefault(hit.rule.name, []).append(hit)
         best: dict[str, Finding] = {}
         signals: list[tuple[tuple[int, int, tuple[int, int, int]], Signal]] = []
+        live, regex_rules = scan.live, self.regex_rules
         for name, hits in groups.items():
+            if not hits and live.isdisjoint(regex_rules.get(name, ())):
+                continue  # nothing can feed it
             if name.startswith("signal:") or name == "certification":
                 for _, rules in self.levels.get(name, ()):
                     for rule in rules:
@@ -137,14 +164,14 @@ class Judge:
                         best[name] = merged
                 elif (first := next((h for h in sorted(hits, key=_text_order) if audit.accepts(h)), None)) is not None:
                     rule = first.rule
-                    signals.append((_text_order(first), Signal(str(rule.signal), rule.id, self.rules[rule.id].description)))
+                    signals.append((_text_order(first), Signal(str(rule.signal), rule.id, rule.description)))
             elif (winner := _preferred(audit, hits, self.levels.get(name, ()), scan)) is not None:
                 best[name] = audit.finding(winner)
         findings = {item: best[item] for item in ITEM_IDS if item in best}
         return Result(findings, tuple(s for _, s in sorted(signals, key=lambda s: s[0])), audit)
 
 
-def _preferred(audit: _Audit, hits: list[Hit], levels: Sequence[tuple[float, list[Rule]]], scan: Hits) -> Hit | None:
+def _preferred(audit: _Audit, hits: list[Hit], levels: Sequence[tuple[float, list[Compiled]]], scan: Hits) -> Hit | None:
     """The hit of the best finding of an item: the first accepted in order of preference. A rule's regexes run
     only while a finding of its confidence could still win: its hits cannot beat one of higher confidence (their
     own rule's confidence is the most they get)."""
@@ -163,6 +190,9 @@ def _preferred(audit: _Audit, hits: list[Hit], levels: Sequence[tuple[float, lis
 def _first_accepted(audit: _Audit, hits: list[Hit], best: Hit | None) -> Hit | None:
     """The first accepted of the hits in order of preference, if it comes before `best` (else `best`)."""
     bound = _preference(best) if best is not None else None
+    if len(hits) == 1:
+        hit = hits[0]
+        return hit if (bound is None or _preference(hit) < bound) and audit.accepts(hit) else best
     for key, hit in sorted((_preference(h), h) for h in hits):
         if bound is not None and key >= bound:
             break
@@ -195,7 +225,8 @@ def _text_order(hit: Hit) -> tuple[int, int, tuple[int, int, int]]:
 
 def _preference(hit: Hit) -> tuple[float, int, int, int, tuple[int, int, int]]:
     """Higher confidence first, then the part's rank, the longer span, text order."""
-    return -_confidence(hit), _PART_RANK.get(hit.part, 4), hit.start - hit.end, hit.start, hit.seq
+    part = hit.part
+    return -hit.rule.confidence * (0.9 if part == "subject" else 1.0), _PART_RANK.get(part, 4), hit.start - hit.end, hit.start, hit.seq
 
 
 class _Audit:
@@ -212,7 +243,10 @@ class _Audit:
         self.views: dict[str, _PartText] = {}
 
     def accepts(self, hit: Hit) -> bool:
-        return not isinstance(self._verdict(hit), str)
+        v = self.verdicts.get(hit.seq)
+        if v is None:
+            v = self.verdicts[hit.seq] = self._check(hit)
+        return not isinstance(v, str)
 
     def value(self, hit: Hit) -> Any:
         """The value of an accepted hit."""
@@ -222,7 +256,7 @@ class _Audit:
         """The finding of an accepted hit."""
         rule = hit.rule
         evidence = self.scan.texts[hit.part][hit.start : hit.end]
-        return Finding(_name(rule), self.value(hit), evidence, hit.start, hit.end, rule.id, _confidence(hit), hit.part)
+        return Finding(rule.name, self.value(hit), evidence, hit.start, hit.end, rule.id, _confidence(hit), hit.part)
 
     def accepted(self) -> tuple[Finding, ...]:
         return tuple(self.finding(hit) for hit in self.scan.all_hits() if self.accepts(hit))
@@ -242,12 +276,12 @@ class _Audit:
         if view is None:
             view = self.views[hit.part] = _PartText(self.judge.cues, self.scan.texts[hit.part])
         a, b = view.sentence_of(hit.start)
-        if rule.in_question == "reject" and view.is_question(a, b):
+        if rule.reject_question and view.is_question(a, b):
             return "in a question"
-        if rule.negation == "reject" and view.negated(a, hit.match_start):
+        if rule.reject_negation and view.negated(a, hit.match_start):
             return "negated"
-        if rule.near or rule.not_near:
-            near, not_near = self.judge.context[id(rule)]
+        near, not_near = rule.near, rule.not_near
+        if near or not_near:
             low = view.lower(a, b)
             if near and not any(map(low.__contains__, near)):
                 return "no required context word"
@@ -255,7 +289,7 @@ class _Audit:
                 return "excluded by context"
         if rule.item is None:
             return (True,)
-        value = NORMALISERS[rule.normaliser](view.text[hit.start : hit.end], self.ctx)
+        value = rule.normalise(view.text[hit.start : hit.end], self.ctx)
         return "value not concrete" if value is None else (value,)
 
 

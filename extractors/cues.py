@@ -81,6 +81,8 @@ class Cues:
         if self.negations.pattern is None:
             return False
         lo = max(start, end - _NEGATION_WINDOW)
+        if spots is not None and not spots.within(lo, end):
+            return False  # what the search would say first, without the window
         tail = text[lo:end]
         # an ASCII tail lowercases to the same characters as the end of the lowercased whole
         window = tail.lower() if tail.isascii() else text[start:end].lower()[-_NEGATION_WINDOW:]

@@ -16,7 +16,7 @@ import regex
 from daemon.model import ITEM_IDS, Finding
 from extractors.casefold import ascii_twin
 from extractors.checks import sentence_bounds
-from extractors.engine import Engine, Result
+from extractors.engine import Engine, Result, Scan
 from extractors.prefilter import Literals
 from extractors.rules import load
 from tests.tables import items_en, items_es, items_zh
@@ -136,3 +136,16 @@ def test_findings_are_the_best_of_every_hit(engine: Engine) -> None:
     for lang, text in cases:
         result = engine.run({"text": text, "subject": text[:60]}, lang, DATE)
         assert dict(result.findings) == _best_of_all_hits(result), text
+
+
+def test_rules_outside_the_live_set_have_no_regex_hits(engine: Engine) -> None:
+    """A scan answers "no hits" at once for a rule outside its live set: every rule with a regex matching a part
+    it reads, in a scan of the whole part, is live."""
+    cases = [(lang, text) for lang, table in (("en", items_en), ("es", items_es), ("zh", items_zh)) for text, *_ in table.CASES]
+    cases += [(lang, text) for lang, rules in RULESET.rules.items() for r in rules for text in r.ok + r.fail]
+    for lang, text in cases:
+        eng = engine.for_language(lang)
+        parts = {"text": text, "subject": text[:60]}
+        scan = Scan(eng, parts)
+        matching = {rule for rule, pattern in eng.regexes for part, t in parts.items() if part in rule.parts and pattern.search(t)}
+        assert matching <= scan.live, (text, sorted(r.id for r in matching - scan.live))

@@ -1,0 +1,121 @@
+"""Extraction cost in machine instructions: the same work as `extract_speed.py`, counted by Valgrind's callgrind.
+
+Wall-clock medians on a shared machine move by 10-30 % from run to run; an instruction count does not (it moves
+by well under 1 %), so this is the figure to compare two versions of the rules engine by. Only the extraction
+loop is counted: callgrind starts with counting off, and the loop is switched on and off from outside with
+`callgrind_control` once the toolkit is loaded (loading under Valgrind takes a minute or two).
+
+Needs Valgrind (Debian: `apt-get install valgrind`). Prints instructions per extraction and, with --top N, the
+N costliest functions (C level: the interpreter, the regex engines, spaCy, Hyperscan).
+At about 4 instructions per nanosecond (what a 2.4 GHz core of this kind of machine runs Python at), the 0.5 ms
+target is about 2 million instructions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_ROW = re.compile(r"^\s*(?P<count>[\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(?P<name>\S.*)$")
+
+
+def child(workdir: Path, n: int, stage: str) -> None:
+    """Under Valgrind: load the toolkit, then run the stage n times between the parent's switches."""
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
+    from extract_speed import INQUIRY
+
+    from daemon import config
+    from daemon.model import MessageKey, RawMessage
+    from daemon.toolkit import load_toolkit
+    from extractors.prepare import parse
+
+    kit = load_toolkit(config.embedded_default(), quiet=True, drafts=False)
+    kit.extractor.engine.prepare()
+    parsed = parse(RawMessage(MessageKey("bench", "INBOX", 1, 1), INQUIRY), kit.platforms)
+    run = {"extract": kit.extractor.extract, "rules": kit.extractor.run_rules, "identity": kit.extractor.identity.read}[stage]
+    for _ in range(30):
+        run(parsed)
+    _signal(workdir, "ready")
+    _wait(workdir, "go")
+    for _ in range(n):
+        run(parsed)
+    _signal(workdir, "done")
+    _wait(workdir, "exit")
+
+
+def _signal(workdir: Path, name: str) -> None:
+    (workdir / name).touch()
+
+
+def _wait(workdir: Path, name: str, timeout: float = 900.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not (workdir / name).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {name}")
+        time.sleep(0.05)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100, help="extractions counted (default 100)")
+    ap.add_argument("--stage", choices=("extract", "rules", "identity"), default="extract",
+                    help="extract (rules + identity, as extract_speed's first row), rules (the rules engine) or identity")
+    ap.add_argument("--top", type=int, default=0, help="also print the N costliest functions")
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child is not None:
+        child(args.child, args.n, args.stage)
+        return
+    for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} not found: install Valgrind (Debian: apt-get install valgrind)")
+    with tempfile.TemporaryDirectory(prefix="extract-instructions-") as tmp:
+        workdir = Path(tmp)
+        out = workdir / "callgrind.out"
+        cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+               sys.executable, __file__, "--child", str(workdir), "--n", str(args.n), "--stage", args.stage]
+        with open(workdir / "valgrind.log", "w") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                while not (workdir / "ready").exists():
+                    if proc.poll() is not None:
+                        raise SystemExit(f"the counted process ended early:\n{(workdir / 'valgrind.log').read_text()[-3000:]}")
+                    time.sleep(0.2)
+                pid = str(proc.pid)
+                subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
+                _signal(workdir, "go")
+                _wait(workdir, "done")
+                subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
+                _signal(workdir, "exit")
+                proc.wait(timeout=600)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        # the main process's counts (a child forked for a Hyperscan compile writes a file of its own, counted off)
+        total = 0
+        for path in workdir.glob("callgrind.out*"):
+            for line in path.read_text(errors="replace").splitlines():
+                if line.startswith("totals:"):
+                    total += int(line.split()[1])
+        print(f"{args.stage}: {total / args.n / 1e6:.3f} million instructions per call ({args.n} calls counted)")
+        if args.top:
+            annotated = subprocess.run(["callgrind_annotate", "--threshold=100", str(out)], capture_output=True, text=True, check=True)
+            rows = [m for line in annotated.stdout.splitlines() if (m := _ROW.match(line)) and "PROGRAM TOTALS" not in line]
+            for m in rows[: args.top]:
+                where, _, library = m["name"].partition(" [")
+                function = where.rpartition(":")[2] if ":" in where else where
+                print(f"{int(m['count'].replace(',', '')) / args.n:>12,.0f}  {function[:70]}  ({Path(library.rstrip(']')).name})")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
