@@ -36,6 +36,7 @@ _RUN = re.compile(rf"[{_WS}](?:(?=[{_WS}])|(?<=[{_STOPS}][{_WS}])|(?<=\n))(?<![{
 _NEWLINES = re.compile(r"\n+")
 _EMPTY = re.compile(rf"[.!?。！？；](?:(?<=[。！？；])(?![{_WS}])|(?<=[a-z0-9)][.!?])(?=[A-Z¿]))")
 _PART_RANK = {"text": 0, "form": 1, "subject": 2, "signature": 3}
+_SUBJECT_WEIGHT = 0.9  # a finding in the subject line counts for this much of its rule's confidence
 
 
 class Compiled:
@@ -226,7 +227,8 @@ def _text_order(hit: Hit) -> tuple[int, int, tuple[int, int, int]]:
 def _preference(hit: Hit) -> tuple[float, int, int, int, tuple[int, int, int]]:
     """Higher confidence first, then the part's rank, the longer span, text order."""
     part = hit.part
-    return -hit.rule.confidence * (0.9 if part == "subject" else 1.0), _PART_RANK.get(part, 4), hit.start - hit.end, hit.start, hit.seq
+    # -_confidence(hit), written out: this key is built for every hit compared
+    return -hit.rule.confidence * (_SUBJECT_WEIGHT if part == "subject" else 1.0), _PART_RANK.get(part, 4), hit.start - hit.end, hit.start, hit.seq
 
 
 class _Audit:
@@ -294,7 +296,7 @@ class _Audit:
 
 
 def _confidence(hit: Hit) -> float:
-    return hit.rule.confidence * (0.9 if hit.part == "subject" else 1.0)
+    return hit.rule.confidence * (_SUBJECT_WEIGHT if hit.part == "subject" else 1.0)
 
 
 class _PartText:

@@ -5,10 +5,11 @@ it stands in (a capability question or a negation is not a statement), required 
 the rule's value normaliser (a span that does not normalise is not concrete enough); see `checks`.
 
 Speed (about 5 million machine instructions for a rich 1 KB inquiry, 0.8-1.4 ms on one core depending on the
-machine, spread over spaCy's tokenizer, the regex engine, Hyperscan, the checks and phonenumbers): a part is tokenized once and only when a token rule applies to it; one
-Hyperscan pass per part says which regexes can match and where (`multiscan`; trigger words where Hyperscan cannot
-read a regex or is not installed, see `prefilter`), so a rule's regexes run only on the stretches just before
-their candidates, and only while their hits could still decide an item (`checks`); on ASCII text a
+machine, spread over spaCy's tokenizer, the regex engine, Hyperscan, the checks and phonenumbers): a part is
+tokenized once and only when a token rule applies to it; one Hyperscan pass per part says which regexes can match
+and where (`multiscan`; trigger words where Hyperscan cannot read a regex or is not installed, see `prefilter`),
+so a rule's regexes run only on the stretches just before their candidates (a rule with none is not live in the
+scan), and only while their hits could still decide an item (`checks`); on ASCII text a
 case-insensitive regex runs as its case-sensitive twin on the lowercased text (`casefold`); shipped rules run
 without the regex timeout (overlay rules keep it).
 """
