@@ -27,27 +27,32 @@ ROOT = Path(__file__).resolve().parent.parent
 _ROW = re.compile(r"^\s*(?P<count>[\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(?P<name>\S.*)$")
 
 
-def child(workdir: Path, n: int, stage: str) -> None:
-    """Under Valgrind: load the toolkit, then run the stage n times between the parent's switches."""
+def child(workdir: Path, n: int, stage: str, corpus: Path | None) -> None:
+    """Under Valgrind: load the toolkit, then run the stage n times (on each corpus message, with a corpus)
+    between the parent's switches."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     from extract_speed import INQUIRY
 
     from daemon import config
+    from daemon.evaluate import load_corpus, record_bytes
     from daemon.model import MessageKey, RawMessage
     from daemon.toolkit import load_toolkit
     from extractors.prepare import parse
 
     kit = load_toolkit(config.embedded_default(), quiet=True, drafts=False)
     kit.extractor.engine.prepare()
-    parsed = parse(RawMessage(MessageKey("bench", "INBOX", 1, 1), INQUIRY), kit.platforms)
+    raws = [record_bytes(rec) for rec in load_corpus(corpus)] if corpus is not None else [INQUIRY]
+    messages = [parse(RawMessage(MessageKey("bench", "INBOX", 1, i + 1), raw), kit.platforms) for i, raw in enumerate(raws)]
     run = {"extract": kit.extractor.extract, "rules": kit.extractor.run_rules, "identity": kit.extractor.identity.read}[stage]
     for _ in range(30):
-        run(parsed)
+        for parsed in messages:
+            run(parsed)
     _signal(workdir, "ready")
     _wait(workdir, "go")
     for _ in range(n):
-        run(parsed)
+        for parsed in messages:
+            run(parsed)
     _signal(workdir, "done")
     _wait(workdir, "exit")
 
@@ -70,10 +75,12 @@ def main() -> None:
     ap.add_argument("--stage", choices=("extract", "rules", "identity"), default="extract",
                     help="extract (rules + identity, as extract_speed's first row), rules (the rules engine) or identity")
     ap.add_argument("--top", type=int, default=0, help="also print the N costliest functions")
+    ap.add_argument("--corpus", type=Path, help="count the mean over the messages of this corpus (.jsonl, the corpus "
+                    "format of `eval`) instead of the benchmark inquiry; --n rounds over all of them")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:
-        child(args.child, args.n, args.stage)
+        child(args.child, args.n, args.stage, args.corpus)
         return
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
         if shutil.which(tool) is None:
@@ -83,6 +90,12 @@ def main() -> None:
         out = workdir / "callgrind.out"
         cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
                sys.executable, __file__, "--child", str(workdir), "--n", str(args.n), "--stage", args.stage]
+        if args.corpus is not None:
+            cmd += ["--corpus", str(args.corpus.resolve())]
+            with open(args.corpus, encoding="utf-8") as f:
+                calls = args.n * sum(1 for line in f if line.strip())
+        else:
+            calls = args.n
         with open(workdir / "valgrind.log", "w") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
             try:
@@ -106,14 +119,15 @@ def main() -> None:
             for line in path.read_text(errors="replace").splitlines():
                 if line.startswith("totals:"):
                     total += int(line.split()[1])
-        print(f"{args.stage}: {total / args.n / 1e6:.3f} million instructions per call ({args.n} calls counted)")
+        what = f"{calls // args.n} corpus messages x {args.n}" if args.corpus is not None else str(calls)
+        print(f"{args.stage}: {total / calls / 1e6:.3f} million instructions per call ({what} calls counted)")
         if args.top:
             annotated = subprocess.run(["callgrind_annotate", "--threshold=100", str(out)], capture_output=True, text=True, check=True)
             rows = [m for line in annotated.stdout.splitlines() if (m := _ROW.match(line)) and "PROGRAM TOTALS" not in line]
             for m in rows[: args.top]:
                 where, _, library = m["name"].partition(" [")
                 function = where.rpartition(":")[2] if ":" in where else where
-                print(f"{int(m['count'].replace(',', '')) / args.n:>12,.0f}  {function[:70]}  ({Path(library.rstrip(']')).name})")
+                print(f"{int(m['count'].replace(',', '')) / calls:>12,.0f}  {function[:70]}  ({Path(library.rstrip(']')).name})")
 
 
 if __name__ == "__main__":

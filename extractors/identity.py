@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import regex
 
 from daemon.model import Finding, ParsedMessage
 from extractors.patterns import derive
-from extractors.prefilter import Prefilter
+from extractors.prefilter import Prefilter, WholeWords
 from extractors.rules import RuleSet
 
 _WEBSITE = regex.compile(r"(?<![@\w.])(?:https?://)?(?:www\.)(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|https?://(?P<domain2>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})", regex.I)
@@ -35,6 +36,7 @@ _STATED_SIZE = regex.compile(
     regex.I,
 )
 _CN_COMPANY = regex.compile(r"[\p{Han}（）()]{2,30}(?:有限公司|股份公司|集团|公司|商行|厂)")
+_CN_COMPANY_ENDS = ("公司", "集团", "商行", "厂")  # a text without one of these has no _CN_COMPANY match
 _VERIFIED = regex.compile(r"verified buyer|verified|已认证|认证买家", regex.I)
 _LINE = regex.compile(r"[^\n]{2,120}")
 _HAN = regex.compile(r"\p{Han}")
@@ -50,6 +52,9 @@ _WEBSITE_WORDS = Prefilter([derive([_WEBSITE.pattern])])
 # scan of the whole text finds first, at a fraction of the cost.
 _PHONE_PUNCTUATION = "-x\u2010-\u2015\u2212\u30fc\uff0d-\uff0f \t\u00a0\u00ad\u200b\u2060\u3000()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
 _PHONE_SPOT = re.compile(rf"\d(?:[{_PHONE_PUNCTUATION}]{{0,4}}\d){{6}}|[+\uff0b]")
+# the number part of _PHONE_LABELLED in the stdlib (whose \s holds the `regex` module's): a text without one has
+# no labelled number, and the stdlib finds that by first characters, where the label alternation tries every one
+_PHONE_DIGITS = re.compile(r"[\d(][\d\s().\-/]{5,22}\d")
 _POSSIBLE = phonenumbers.Leniency.POSSIBLE
 _CAPITALISED = regex.compile(r"[\p{Lu}][\p{L}.'-]*$")
 
@@ -80,8 +85,8 @@ class IdentityReader:
         self._freemail_subdomains = tuple("." + d for d in sorted(self.freemail))
         titles = sorted(_terms(ruleset, "titles"), key=len, reverse=True)
         suffixes = sorted(_terms(ruleset, "company_suffixes"), key=len, reverse=True)
-        self.title = _alternation(titles)
-        self.suffix = _alternation(suffixes)
+        self.title = _whole_words(titles)
+        self.suffix = _whole_words(suffixes)
 
     def is_freemail(self, domain: str) -> bool:
         domain = domain.lower()
@@ -110,12 +115,23 @@ class IdentityReader:
         if not corp_domain and not websites:
             return None
         for part, text in parts:
+            # where a suffix may stand (None: anywhere), and whether a Chinese company name may
+            spots = [] if self.suffix is None else self.suffix.candidates(text)
+            chinese = any(end in text for end in _CN_COMPANY_ENDS)
+            if spots == [] and not chinese:
+                continue
+            lasts = None if spots is None else [last for _, last in spots]
             for line_m in _LINE.finditer(text):
                 line = line_m.group().strip()
                 name = None
-                if self.suffix is not None and self.suffix.search(line) and len(line.split()) <= 12:
+                if (
+                    self.suffix is not None
+                    and (_within(spots, lasts, *line_m.span()) or _cut(text, line_m.end()))
+                    and self.suffix.pattern.search(line)
+                    and len(line.split()) <= 12
+                ):
                     name = line
-                elif m2 := _CN_COMPANY.search(line):
+                elif chinese and (m2 := _CN_COMPANY.search(line)):
                     name = m2.group()
                 if name and not websites and not _name_matches_domain(name, corp_domain):
                     continue
@@ -153,6 +169,27 @@ class IdentityReader:
         )
 
 
+def _whole_words(words: list[str]) -> WholeWords | None:
+    pattern = _alternation(words)
+    if pattern is None:
+        return None
+    return WholeWords(pattern, [w for w in words if len(w.strip(".")) > 3], [w for w in words if len(w.strip(".")) <= 3])
+
+
+def _within(spots: list[tuple[int, int]] | None, lasts: list[int] | None, a: int, b: int) -> bool:
+    """Some stretch of `spots` (WholeWords.candidates, with their last positions; None: anywhere) may start a
+    match in [a, b)."""
+    if spots is None or lasts is None:
+        return True
+    i = bisect.bisect_left(lasts, a)
+    return i < len(spots) and spots[i][0] < b
+
+
+def _cut(text: str, end: int) -> bool:
+    """A line of over 120 characters is read in pieces: a word cut at the end of one may match there alone."""
+    return end < len(text) and text[end] != "\n"
+
+
 def _alternation(words: list[str]) -> regex.Pattern[str] | None:
     """Whole-word alternation; short words (e.g. "AS", "PT", "Co") only in their exact case."""
     if not words:
@@ -179,9 +216,9 @@ def _name_matches_domain(name: str, domain: str) -> bool:
 def _phone(text: str) -> str | None:
     if found := _phone_by_matcher(text):
         return found
-    if m := _PHONE_LABELLED.search(text):
+    if _PHONE_DIGITS.search(text) and (m := _PHONE_LABELLED.search(text)):
         return m.group("v").strip()
-    if m := _PHONE_INTL.search(text):
+    if "+" in text and (m := _PHONE_INTL.search(text)):
         return m.group().strip()
     return None
 

@@ -310,6 +310,60 @@ class Plan:
         return out if scanned + e - a < n else None
 
 
+class WholeWords:
+    """Finds the matches of a whole-word alternation of literal words (e.g. job titles, company suffixes) only
+    where one of its words stands, about 10x faster than the `regex` module trying a long alternation at every
+    position: one stdlib scan of a trie of the case-insensitive words over the lowercased text and one of the
+    case-sensitive words over the text find the candidates, each a word not followed by an ASCII letter, and the
+    exact pattern runs only there. The matches are exactly the exact pattern's: every match starts within a
+    candidate (each scan takes the leftmost longest word at each step, so a word it skips overlaps one it took)
+    and looks at most `reach` characters right of its start. A text where lowercasing does not stand in for case
+    folding is scanned whole."""
+
+    __slots__ = ("pattern", "_caseless", "_exact", "_guard", "_reach")
+
+    def __init__(self, pattern: regex.Pattern[str], caseless: Iterable[str], exact: Iterable[str] = ()):
+        """`pattern`: the exact pattern, matching the `caseless` words case-insensitively and the `exact` ones in
+        their case, not followed by a letter, with lookbehinds of one character at most."""
+        self.pattern = pattern
+        caseless = [w for w in caseless if w]
+        exact = [w for w in exact if w]
+        lowered = sorted({w.lower() for w in caseless})
+        # a word whose lowercase is longer or shorter would shift positions: such a list is scanned whole
+        same_length = all(len(w) == len(w.lower()) for w in caseless)
+        self._caseless = re.compile(f"(?:{_trie(lowered)})(?![a-z])") if lowered and same_length else None
+        self._exact = re.compile(f"(?:{_trie(sorted(set(exact)))})(?![a-zA-Z])") if exact else None
+        self._guard = _CaseGuard(ch for w in lowered for ch in w) if same_length else None
+        self._reach = max((len(w) for w in caseless + exact), default=0) + 1
+
+    def candidates(self, text: str) -> list[tuple[int, int]] | None:
+        """The (first, last) stretches where a match may start, in order; None: anywhere."""
+        found: list[tuple[int, int]] = []
+        if self._caseless is not None:
+            guard = self._guard
+            low = text.lower()
+            if guard is None or len(low) != len(text) or not (guard.ascii_safe and text.isascii()) and guard.exotic_in(text):
+                return None
+            found = [(m.start(), m.end() - 1) for m in self._caseless.finditer(low)]
+        if self._exact is not None:
+            if more := [(m.start(), m.end() - 1) for m in self._exact.finditer(text)]:
+                found = sorted(found + more) if found else more
+        return found
+
+    def search(self, text: str) -> regex.Match[str] | None:
+        """The first match, as `pattern.search(text)`."""
+        found = self.candidates(text)
+        if found is None:
+            return self.pattern.search(text)
+        n, reach, pattern = len(text), self._reach, self.pattern
+        for first, last in found:
+            # a match starting in the stretch looks no further than its start + reach - 1: the window holds it
+            m = pattern.search(text, first, min(n, last + reach))
+            if m is not None and m.start() <= last:
+                return m
+        return None
+
+
 class _CaseGuard:
     """Finds a character that matches one of the alphabet's characters case-insensitively (`regex` folding) while
     its lowercase form is a different character: lowercasing does not stand in for case folding in such a text."""

@@ -171,3 +171,53 @@ PHONE_TEXTS = [
 def test_phone_line_filter_finds_what_the_matcher_finds(text: str) -> None:
     whole = next((m.raw_string for m in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE)), None)
     assert identity._phone_by_matcher(text) == whole
+
+
+# Texts for the job-title and company-suffix lists: `WholeWords` must find what the exact whole-word pattern finds
+# scanning every position (first match, same span), including where a candidate word is part of a longer one,
+# in the wrong case for a short word, or where lowercasing does not stand in for case folding.
+WORD_TEXTS = [
+    ("title-in-signature", "Anna Berg\nPurchasing Manager\nNordlicht Handel GmbH"),
+    ("title-inside-word", "Our managers and buyers will decide."),
+    ("title-after-word", "Ask our senior buyer."),
+    ("title-upper", "ANNA BERG, PURCHASING MANAGER"),
+    ("short-title-exact-case", "CEO: Tom; the ceo is away"),
+    ("short-title-in-word", "TOCEO and CEOs"),
+    ("suffix-after-name", "Sunrise Trading Co., Ltd."),
+    ("short-suffix-wrong-case", "as we sa in the co"),
+    ("short-suffix-in-word", "Could Cologne ASAP"),
+    ("suffix-before-digit", "ACME Inc2 and ACME Inc."),
+    ("suffix-before-letter", "GmbHx and GmbH"),
+    ("dotted-suffix", "Servicios S.A. de C.V. y S.A"),
+    ("overlapping-words", "Export Deals LTD Limited"),
+    ("long-s", "Corporation and Corporation"),
+    ("dotless-capital-i", "İnc. Limited"),
+    ("accented", "Gerente de compras, Müller Handels GmbH"),
+    ("chinese", "采购经理 王伟\n深圳市阳光贸易有限公司"),
+    ("kelvin-sign", "\u212aft. and KFT."),
+    ("none", "Please quote 500 pcs."),
+    ("empty", ""),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in WORD_TEXTS], ids=[n for n, _ in WORD_TEXTS])
+def test_whole_words_finds_what_the_pattern_finds(extractor: Extractor, text: str) -> None:
+    found = [(m.span() if (m := ww.search(text)) else None) for ww in (extractor.identity.title, extractor.identity.suffix)]
+    assert found == [(m.span() if (m := ww.pattern.search(text)) else None) for ww in (extractor.identity.title, extractor.identity.suffix)]
+
+
+# Signatures for the company line: lines with no suffix candidate are not searched, and a line of over 120
+# characters (read in pieces of 120) is searched piece by piece as before.
+COMPANY_TEXTS = [
+    ("suffix-line", "Anna Berg\nNordlicht Handel GmbH\nwww.nordlicht-handel.example", "Nordlicht Handel GmbH"),
+    ("no-suffix", "Anna Berg\nNordlicht Handel\nwww.nordlicht-handel.example", None),
+    ("chinese-name", "王伟\n深圳市阳光贸易有限公司", "深圳市阳光贸易有限公司"),
+    ("suffix-cut-at-120", "Abcdefghij " * 10 + "ZZZZZZ Ltd" + "Corp and more words", "Abcdefghij " * 10 + "ZZZZZZ Ltd"),
+    ("suffix-in-long-line", "We " + "really " * 20 + "need a quote from Acme Ltd for this", "y really really really need a quote from Acme Ltd for this"),
+]
+
+
+@pytest.mark.parametrize(("text", "name"), [c[1:] for c in COMPANY_TEXTS], ids=[c[0] for c in COMPANY_TEXTS])
+def test_company_line(extractor: Extractor, text: str, name: str | None) -> None:
+    found = extractor.identity._company([("signature", text)], "", ["nordlicht-handel.example"])
+    assert (found.evidence if found else None) == name
