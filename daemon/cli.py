@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from daemon import __version__
 from daemon import config as config_mod
@@ -134,13 +135,15 @@ def run(ctx: click.Context, once: bool) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.File("rb"))
-@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object (the checklist and decisions).")
+@click.argument("sources", metavar="SOURCE...", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per message (the checklist and decisions), one per line, in the order given.")
 @click.pass_context
-def explain(ctx: click.Context, source: Any, as_json: bool) -> None:
-    """Show the checklist with evidence and the decisions for one message (an .eml file, or - for stdin).
+def explain(ctx: click.Context, sources: tuple[str, ...], as_json: bool) -> None:
+    """Show the checklist with evidence and the decisions for each message (.eml files, or - for stdin).
 
-    No side effects: nothing is stored or drafted.
+    The rules are loaded once for all of them. No side effects: nothing is stored or drafted.
     """
     from daemon.explain import as_json as to_json
     from daemon.explain import render
@@ -148,13 +151,18 @@ def explain(ctx: click.Context, source: Any, as_json: bool) -> None:
 
     cfg = _config(ctx)
     kit = _kit(cfg, quiet=True, drafts=False)
-    raw = RawMessage(MessageKey("explain", "-", 0, 0), source.read())
-    parsed, assessment = analyse(raw, kit)
-    if as_json:
-        click.echo(json.dumps(to_json(parsed, assessment, kit.rules_version), ensure_ascii=False, default=str))
-        return
     labels = {item: kit.labels.label(item, "en") for item in kit.labels.items}
-    render(Console(width=max(Console().width, 120)), parsed, assessment, labels)
+    console = Console(width=max(Console().width, 120))
+    for source in sources:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()  # one file open at a time
+        raw = RawMessage(MessageKey("explain", "-", 0, 0), data)
+        parsed, assessment = analyse(raw, kit)
+        if as_json:
+            click.echo(json.dumps(to_json(parsed, assessment, kit.rules_version), ensure_ascii=False, default=str))
+            continue
+        if len(sources) > 1:
+            console.rule(Text("".join(ch if ch.isprintable() else "?" for ch in source)))
+        render(console, parsed, assessment, labels)
 
 
 @main.command()

@@ -29,12 +29,29 @@ def test_version() -> None:
 
 @pytest.fixture(scope="module")
 def explained() -> dict[str, dict]:
-    out = {}
-    for path in sample_files():
-        result = cli("explain", "--json", str(path))
-        assert result.returncode == 0, result.stderr.decode()
-        out[path.stem] = json.loads(result.stdout)
-    return out
+    """Every sample explained by one run: one JSON object per line, in the order given."""
+    paths = sample_files()
+    result = cli("explain", "--json", *map(str, paths))
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == len(paths)
+    return {path.stem: json.loads(line) for path, line in zip(paths, lines, strict=True)}
+
+
+def test_explain_one_message_gives_what_it_gives_among_many(explained: dict[str, dict]) -> None:
+    path = sample_files()[3]
+    assert json.loads(cli("explain", "--json", str(path)).stdout) == explained[path.stem]
+
+
+def test_explain_several_messages_in_the_terminal() -> None:
+    paths = sample_files()[:2]
+    out = cli("explain", *map(str, paths)).stdout.decode()
+    assert all(p.name in out for p in paths)
+
+
+def test_explain_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = cli("explain", "--json", str(sample_files()[0]), str(tmp_path / "missing.eml"))
+    assert (result.returncode, result.stdout) == (2, b"")
 
 
 @pytest.mark.parametrize("stem", [p.stem for p in sample_files()])
