@@ -27,8 +27,9 @@ whole.
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import regex
 
@@ -337,31 +338,54 @@ class WholeWords:
         self._reach = max((len(w) for w in caseless + exact), default=0) + 1
 
     def candidates(self, text: str) -> list[tuple[int, int]] | None:
-        """The (first, last) stretches where a match may start, in order; None: anywhere."""
-        found: list[tuple[int, int]] = []
+        """The (first, last) stretches where a match may start, in order and apart (overlapping candidates of the
+        two scans are joined); None: anywhere."""
+        scans = self._scans(text)
+        if scans is None:
+            return None
+        found = [[(m.start(), m.end() - 1) for m in scan] for scan in scans]
+        if len(found) == 1 or not found[1]:
+            return found[0]  # one scan's candidates are apart already
+        if not found[0]:
+            return found[1]
+        out: list[tuple[int, int]] = []
+        for first, last in sorted(found[0] + found[1]):
+            if out and first <= out[-1][1]:
+                if last > out[-1][1]:
+                    out[-1] = (out[-1][0], last)
+            else:
+                out.append((first, last))
+        return out
+
+    def search(self, text: str) -> regex.Match[str] | None:
+        """The first match, as `pattern.search(text)`; the scans stop at the first candidate that holds one."""
+        scans = self._scans(text)
+        if scans is None:
+            return self.pattern.search(text)
+        n, reach, pattern = len(text), self._reach, self.pattern
+        for c in heapq.merge(*scans, key=_start) if len(scans) > 1 else scans[0]:
+            # a match starting in the candidate looks no further than its start + reach - 1: the window holds it
+            last = c.end() - 1
+            m = pattern.search(text, c.start(), min(n, last + reach))
+            if m is not None and m.start() <= last:
+                return m
+        return None
+
+    def _scans(self, text: str) -> list[Iterator[re.Match[str]]] | None:
+        """The candidate scans (lazy, each in order), or None when lowercasing cannot stand in for case folding."""
+        scans: list[Iterator[re.Match[str]]] = []
         if self._caseless is not None:
             guard = self._guard
             low = text.lower()
             if guard is None or len(low) != len(text) or not (guard.ascii_safe and text.isascii()) and guard.exotic_in(text):
                 return None
-            found = [(m.start(), m.end() - 1) for m in self._caseless.finditer(low)]
+            scans.append(self._caseless.finditer(low))
         if self._exact is not None:
-            if more := [(m.start(), m.end() - 1) for m in self._exact.finditer(text)]:
-                found = sorted(found + more) if found else more
-        return found
+            scans.append(self._exact.finditer(text))
+        return scans if scans else [iter(())]
 
-    def search(self, text: str) -> regex.Match[str] | None:
-        """The first match, as `pattern.search(text)`."""
-        found = self.candidates(text)
-        if found is None:
-            return self.pattern.search(text)
-        n, reach, pattern = len(text), self._reach, self.pattern
-        for first, last in found:
-            # a match starting in the stretch looks no further than its start + reach - 1: the window holds it
-            m = pattern.search(text, first, min(n, last + reach))
-            if m is not None and m.start() <= last:
-                return m
-        return None
+
+_start = re.Match.start
 
 
 class _CaseGuard:

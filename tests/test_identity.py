@@ -221,3 +221,14 @@ COMPANY_TEXTS = [
 def test_company_line(extractor: Extractor, text: str, name: str | None) -> None:
     found = extractor.identity._company([("signature", text)], "", ["nordlicht-handel.example"])
     assert (found.evidence if found else None) == name
+
+
+@pytest.mark.parametrize(("words", "text", "stretches"), [
+    (["Trading Co", "Co"], "Sunrise Trading Co", [(8, 17)]),  # the short word's candidate inside the long one's
+    (["Trading Co", "Co"], "Co and Trading Co.", [(0, 1), (7, 16)]),
+    (["Limited", "Ltd"], "Ltd. Limited", [(0, 2), (5, 11)]),
+    (["Limited", "Ltd"], "ltd limitedx", []),  # a short word in another case, a long one inside a longer word
+], ids=["inside", "apart", "both-kinds", "none"])
+def test_whole_words_candidates_are_apart_and_in_order(words: list[str], text: str, stretches: list[tuple[int, int]]) -> None:
+    finder = identity._whole_words(words)
+    assert finder is not None and finder.candidates(text) == stretches
