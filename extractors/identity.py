@@ -120,13 +120,12 @@ class IdentityReader:
             chinese = any(end in text for end in _CN_COMPANY_ENDS)
             if spots == [] and not chinese:
                 continue
-            lasts = None if spots is None else [last for _, last in spots]
             for line_m in _LINE.finditer(text):
                 line = line_m.group().strip()
                 name = None
                 if (
                     self.suffix is not None
-                    and (_within(spots, lasts, *line_m.span()) or _cut(text, line_m.end()))
+                    and (_within(spots, *line_m.span()) or _cut(text, line_m.end()))
                     and self.suffix.pattern.search(line)
                     and len(line.split()) <= 12
                 ):
@@ -170,19 +169,29 @@ class IdentityReader:
 
 
 def _whole_words(words: list[str]) -> WholeWords | None:
-    pattern = _alternation(words)
-    if pattern is None:
+    """The words as a whole-word alternation, found where they stand (see `WholeWords`); None without words."""
+    if not words:
         return None
-    return WholeWords(pattern, [w for w in words if len(w.strip(".")) > 3], [w for w in words if len(w.strip(".")) <= 3])
+    caseless, exact = _by_case(words)
+    return WholeWords(_alternation(caseless, exact), caseless, exact)
 
 
-def _within(spots: list[tuple[int, int]] | None, lasts: list[int] | None, a: int, b: int) -> bool:
-    """Some stretch of `spots` (WholeWords.candidates, with their last positions; None: anywhere) may start a
-    match in [a, b)."""
-    if spots is None or lasts is None:
+def _by_case(words: list[str]) -> tuple[list[str], list[str]]:
+    """(the words matched in any case, the short ones matched only in their exact case, e.g. "AS", "PT", "Co")."""
+    return [w for w in words if len(w.strip(".")) > 3], [w for w in words if len(w.strip(".")) <= 3]
+
+
+def _within(spots: list[tuple[int, int]] | None, a: int, b: int) -> bool:
+    """Some stretch of `spots` (WholeWords.candidates: apart and in order; None: anywhere) may start a match in
+    [a, b)."""
+    if spots is None:
         return True
-    i = bisect.bisect_left(lasts, a)
+    i = bisect.bisect_left(spots, a, key=_last)
     return i < len(spots) and spots[i][0] < b
+
+
+def _last(stretch: tuple[int, int]) -> int:
+    return stretch[1]
 
 
 def _cut(text: str, end: int) -> bool:
@@ -190,12 +199,10 @@ def _cut(text: str, end: int) -> bool:
     return end < len(text) and text[end] != "\n"
 
 
-def _alternation(words: list[str]) -> regex.Pattern[str] | None:
-    """Whole-word alternation; short words (e.g. "AS", "PT", "Co") only in their exact case."""
-    if not words:
-        return None
-    long_words = "|".join(regex.escape(w) for w in words if len(w.strip(".")) > 3)
-    short_words = "|".join(regex.escape(w) for w in words if len(w.strip(".")) <= 3)
+def _alternation(caseless: list[str], exact: list[str]) -> regex.Pattern[str]:
+    """Whole-word alternation of the caseless words in any case, then the exact ones in their case."""
+    long_words = "|".join(regex.escape(w) for w in caseless)
+    short_words = "|".join(regex.escape(w) for w in exact)
     alternatives = [f"(?i:{long_words})" if long_words else "", f"(?-i:{short_words})" if short_words else ""]
     alt = "|".join(a for a in alternatives if a)
     return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{alt})(?![\p{{L}}])")

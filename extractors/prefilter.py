@@ -319,9 +319,9 @@ class WholeWords:
     exact pattern runs only there. The matches are exactly the exact pattern's: every match starts within a
     candidate (each scan takes the leftmost longest word at each step, so a word it skips overlaps one it took)
     and looks at most `reach` characters right of its start. A text where lowercasing does not stand in for case
-    folding is scanned whole."""
+    folding, or any text for a list with a word whose lowercase has another length, is scanned whole."""
 
-    __slots__ = ("pattern", "_caseless", "_exact", "_guard", "_reach")
+    __slots__ = ("pattern", "_caseless", "_exact", "_guard", "_whole", "_reach")
 
     def __init__(self, pattern: regex.Pattern[str], caseless: Iterable[str], exact: Iterable[str] = ()):
         """`pattern`: the exact pattern, matching the `caseless` words case-insensitively and the `exact` ones in
@@ -331,10 +331,10 @@ class WholeWords:
         exact = [w for w in exact if w]
         lowered = sorted({w.lower() for w in caseless})
         # a word whose lowercase is longer or shorter would shift positions: such a list is scanned whole
-        same_length = all(len(w) == len(w.lower()) for w in caseless)
-        self._caseless = re.compile(f"(?:{_trie(lowered)})(?![a-z])") if lowered and same_length else None
+        self._whole = any(len(w) != len(w.lower()) for w in caseless)
+        self._caseless = re.compile(f"(?:{_trie(lowered)})(?![a-z])") if lowered and not self._whole else None
         self._exact = re.compile(f"(?:{_trie(sorted(set(exact)))})(?![a-zA-Z])") if exact else None
-        self._guard = _CaseGuard(ch for w in lowered for ch in w) if same_length else None
+        self._guard = _CaseGuard(ch for w in lowered for ch in w)
         self._reach = max((len(w) for w in caseless + exact), default=0) + 1
 
     def candidates(self, text: str) -> list[tuple[int, int]] | None:
@@ -373,11 +373,13 @@ class WholeWords:
 
     def _scans(self, text: str) -> list[Iterator[re.Match[str]]] | None:
         """The candidate scans (lazy, each in order), or None when lowercasing cannot stand in for case folding."""
+        if self._whole:
+            return None
         scans: list[Iterator[re.Match[str]]] = []
         if self._caseless is not None:
             guard = self._guard
             low = text.lower()
-            if guard is None or len(low) != len(text) or not (guard.ascii_safe and text.isascii()) and guard.exotic_in(text):
+            if len(low) != len(text) or not (guard.ascii_safe and text.isascii()) and guard.exotic_in(text):
                 return None
             scans.append(self._caseless.finditer(low))
         if self._exact is not None:

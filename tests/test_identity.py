@@ -232,3 +232,8 @@ def test_company_line(extractor: Extractor, text: str, name: str | None) -> None
 def test_whole_words_candidates_are_apart_and_in_order(words: list[str], text: str, stretches: list[tuple[int, int]]) -> None:
     finder = identity._whole_words(words)
     assert finder is not None and finder.candidates(text) == stretches
+
+
+def test_whole_words_with_a_word_lowercasing_to_another_length_scans_the_whole_text() -> None:
+    finder = identity._whole_words(["İnc Limited", "Co"])  # "İ" lowercases to two characters
+    assert finder is not None and finder.search("Acme İnc Limited").span() == (5, 16)
