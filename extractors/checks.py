@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from daemon.model import ITEM_IDS, Finding, Signal
-from extractors.cues import Cues
+from extractors.cues import NEGATION_WINDOW, Cues
 from extractors.normalise import NORMALISERS, Context
 from extractors.prefilter import Spots
 from extractors.rules import Rule
@@ -277,22 +277,42 @@ class _Audit:
         view = self.views.get(hit.part)
         if view is None:
             view = self.views[hit.part] = _PartText(self.judge.cues, self.scan.texts[hit.part])
-        a, b = view.sentence_of(hit.start)
-        if rule.reject_question and view.is_question(a, b):
-            return "in a question"
+        start = hit.start
+        # the sentence (a, b) with a <= start < b, else (start, start)
+        i = bisect.bisect_right(view.starts, start) - 1
+        a, b = view.sentences[i] if i >= 0 else (start, start)
+        if start >= b:
+            a = b = start
+        if rule.reject_question:
+            q = view.questions.get(a)
+            if q is None:
+                q = view.is_question(a, b)
+            if q:
+                return "in a question"
         if rule.reject_negation and view.negated(a, hit.match_start):
             return "negated"
-        near, not_near = rule.near, rule.not_near
-        if near or not_near:
-            low = view.lower(a, b)
-            if near and not any(map(low.__contains__, near)):
-                return "no required context word"
-            if not_near and any(map(low.__contains__, not_near)):
-                return "excluded by context"
+        if rule.near or rule.not_near:
+            # the context words are the sentence's: one verdict per rule and sentence
+            key = (rule, a)
+            if key in view.context:
+                why = view.context[key]
+            else:
+                why = view.context[key] = _context(rule, view.lower(a, b))
+            if why is not None:
+                return why
         if rule.item is None:
             return (True,)
-        value = rule.normalise(view.text[hit.start : hit.end], self.ctx)
+        value = rule.normalise(view.text[start : hit.end], self.ctx)
         return "value not concrete" if value is None else (value,)
+
+
+def _context(rule: Compiled, sentence: str) -> str | None:
+    """Why the rule's context words reject a hit in the sentence (lowercased), or None."""
+    if rule.near and not any(map(sentence.__contains__, rule.near)):
+        return "no required context word"
+    if rule.not_near and any(map(sentence.__contains__, rule.not_near)):
+        return "excluded by context"
+    return None
 
 
 def _confidence(hit: Hit) -> float:
@@ -302,43 +322,38 @@ def _confidence(hit: Hit) -> float:
 class _PartText:
     """One part's text with its sentence bounds; each sentence is classified (question or not) once."""
 
-    __slots__ = ("cues", "text", "sentences", "starts", "questions", "lowered", "_spots")
+    __slots__ = ("cues", "text", "sentences", "starts", "questions", "lowered", "context", "_spots")
 
     def __init__(self, cues: Cues, text: str):
         self.cues = cues
         self.text = text
         self.sentences = sentence_bounds(text)
         self.starts = [a for a, _ in self.sentences]
-        self.questions: dict[tuple[int, int], bool] = {}
-        self.lowered: dict[tuple[int, int], str] = {}
+        self.questions: dict[int, bool] = {}  # sentence start -> a question
+        self.lowered: dict[int, str] = {}  # sentence start -> the sentence lowercased
+        self.context: dict[tuple[Compiled, int], str | None] = {}  # (rule, sentence start) -> see `_context`
         self._spots: tuple[Spots | None, Spots | None] | None = None
 
     def lower(self, a: int, b: int) -> str:
-        key = (a, b)
-        low = self.lowered.get(key)
+        """The sentence (a, b) lowercased."""
+        low = self.lowered.get(a)
         if low is None:
-            low = self.lowered[key] = self.text[a:b].lower()
+            low = self.lowered[a] = self.text[a:b].lower()
         return low
 
-    def sentence_of(self, start: int) -> tuple[int, int]:
-        """The sentence (a, b) with a <= start < b, else (start, start)."""
-        i = bisect.bisect_right(self.starts, start) - 1
-        if i >= 0:
-            a, b = self.sentences[i]
-            if start < b:
-                return a, b
-        return start, start
-
     def is_question(self, a: int, b: int) -> bool:
-        key = (a, b)
-        q = self.questions.get(key)
+        """Whether the sentence (a, b) is a question."""
+        q = self.questions.get(a)
         if q is None:
-            q = self.questions[key] = self.cues.is_question(self.text, a, b, self.spots()[0])
+            q = self.questions[a] = self.cues.is_question(self.text, a, b, self.spots()[0])
         return q
 
     def negated(self, a: int, end: int) -> bool:
         """A negation word just before `end` in the sentence starting at a."""
-        return self.cues.negated(self.text, a, end, self.spots()[1])
+        spots = (self._spots or self.spots())[1]
+        if spots is not None and not spots.within(max(a, end - NEGATION_WINDOW), end):
+            return False  # what `Cues.negated` would say first
+        return self.cues.negated(self.text, a, end, spots)
 
     def spots(self) -> tuple[Spots | None, Spots | None]:
         if self._spots is None:

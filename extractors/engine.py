@@ -24,7 +24,6 @@ import regex
 from spacy.errors import MatchPatternError
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
 
 from daemon.errors import RulesError
 from extractors import safe_regex
@@ -40,6 +39,7 @@ from extractors.tokenize import blank
 
 log = logging.getLogger(__name__)
 _DEFAULT_GRAMMAR = Grammar()
+_new = tuple.__new__  # _new(Hit, (...)) builds a Hit without the Python-level __new__ of a NamedTuple
 
 
 # spaCy's vocabulary keeps every word it has tokenized, and its tokenizer caches every chunk: up to about 1 KB of
@@ -88,12 +88,11 @@ class LanguageEngine:
             explicit=frozenset(i for i, (rule, _) in enumerate(self.regexes) if rule.rule.trigger),
         )
         self.bounded = [rule.id not in ruleset.reviewed for rule, _ in self.regexes]  # overlay rules keep the timeout
-        self.has_v = ["v" in p.groupindex for _, p in self.regexes]
+        self.v_group = [p.groupindex.get("v", 0) for _, p in self.regexes]  # the number of the value group, or 0
         self.twins = [ascii_twin(p) for _, p in self.regexes]
         self.regexes_of = {p: [i for i, (rule, _) in enumerate(self.regexes) if p in rule.parts] for p in PARTS}
-        self.regexes_of_rule: dict[Compiled, list[int]] = {}
-        for i, (compiled, _) in enumerate(self.regexes):
-            self.regexes_of_rule.setdefault(compiled, []).append(i)
+        self.regex_sets_of = {p: frozenset(indices) for p, indices in self.regexes_of.items()}
+        self.rule_of_regex = [rule for rule, _ in self.regexes]
 
     @property
     def nlp(self) -> Language:
@@ -156,14 +155,21 @@ class LanguageEngine:
         tokens = self.tokens
         doc = tokens.nlp.make_doc(text)
         rule_of = tokens.rule_of
+        end_of_text = len(text)
         for matcher in (tokens.matcher, tokens.phrases, tokens.phrases_cs):
             if len(matcher) == 0:
                 continue
             for match_id, start, end in matcher(doc):
                 rule = rule_of[match_id]
                 if part in rule.parts:
-                    a, b = _char_span(doc, start, end)
-                    out.append(Hit(rule, part, a, b, a, (pos, 0, len(out))))
+                    # the character offsets of doc[start:end], as Span.start_char and Span.end_char
+                    a = doc[start].idx if start < len(doc) else end_of_text
+                    if start == end:
+                        b = a
+                    else:
+                        last = doc[end - 1]
+                        b = last.idx + len(last)
+                    out.append(_new(Hit, (rule, part, a, b, a, (pos, 0, len(out)))))
         return out
 
     def regexes_on(self, part: str) -> list[int]:
@@ -180,18 +186,16 @@ class LanguageEngine:
         if (twin := self.twins[i]) is not None and text.isascii():
             pattern, text = twin, plan.low  # the same matches, found faster (see `casefold`)
         out: list[Hit] = []
-        if self.has_v[i]:
-            for j, m in enumerate(safe_regex.finditer(pattern, text, regions, self.bounded[i])):
-                a, b = m.span("v")
-                if a >= 0:
-                    out.append(Hit(rule, part, a, b, m.start(), (pos, i + 1, j)))
-                else:
-                    a, b = m.span()
-                    out.append(Hit(rule, part, a, b, a, (pos, i + 1, j)))
-        else:
-            for j, m in enumerate(safe_regex.finditer(pattern, text, regions, self.bounded[i])):
-                a, b = m.span()
-                out.append(Hit(rule, part, a, b, a, (pos, i + 1, j)))
+        v = self.v_group[i]
+        for j, m in enumerate(safe_regex.finditer(pattern, text, regions, self.bounded[i])):
+            s = m.start()
+            if v:
+                a, b = m.span(v)
+                if a < 0:
+                    a, b = s, m.end()
+            else:
+                a, b = s, m.end()
+            out.append(_new(Hit, (rule, part, a, b, s, (pos, i + 1, j))))
         return out
 
 
@@ -205,28 +209,24 @@ class Scan:
         self.token_hits = [h for pos, part, text in self.parts for h in eng.token_hits(pos, part, text)]
         self._plans: dict[int, Plan] = {}
         self._regex_hits: dict[tuple[int, int], list[Hit]] = {}
-        # the rules with a regex that may match some part it reads (the others have no hits)
-        self.live: set[Compiled] = set()
-        regexes = eng.regexes
+        # where the regexes of each rule may match: (regex, part position, part, text) in the order of the parts,
+        # then of the regexes; the rules with none have no hits
+        self._sites: dict[Compiled, list[tuple[int, int, str, str]]] = {}
+        rule_of = eng.rule_of_regex
         for pos, part, text in self.parts:
-            if candidates := eng.regexes_on(part):
-                selected = self._plan(pos, text).selected
-                self.live.update(regexes[i][0] for i in candidates if i in selected)
+            candidates = eng.regex_sets_of.get(part)
+            if candidates is None:  # a part name outside PARTS
+                candidates = frozenset(eng.regexes_on(part))
+            if candidates:
+                for i in sorted(candidates.intersection(self._plan(pos, text).selected)):
+                    self._sites.setdefault(rule_of[i], []).append((i, pos, part, text))
+        self.live: set[Compiled] = set(self._sites)  # the rules that may have regex hits
 
     def rule_hits(self, rule: Compiled) -> list[Hit]:
         """The hits of a rule's regexes in every part it reads."""
         out: list[Hit] = []
-        if rule not in self.live:
-            return out
-        indices = self.eng.regexes_of_rule[rule]
-        plans = self._plans
-        for pos, part, text in self.parts:
-            if part in rule.parts:
-                plan = plans.get(pos) or self._plan(pos, text)
-                selected = plan.selected
-                for i in indices:
-                    if i in selected:
-                        out += self._hits(i, pos, part, text, plan)
+        for i, pos, part, text in self._sites.get(rule, ()):
+            out += self._hits(i, pos, part, text, self._plans[pos])
         return out
 
     def all_hits(self) -> list[Hit]:
@@ -281,12 +281,3 @@ class Engine:
         if eng.renew_if_grown():
             log.info("Rules for %r: tokenizer vocabulary renewed after %d new words", eng.lang, eng.vocab_growth)
         return result
-
-
-def _char_span(doc: Doc, start: int, end: int) -> tuple[int, int]:
-    """The character offsets of doc[start:end], as Span.start_char and Span.end_char, without making the Span."""
-    a = doc[start].idx if start < len(doc) else len(doc.text)
-    if start == end:
-        return a, a
-    last = doc[end - 1]
-    return a, last.idx + len(last)

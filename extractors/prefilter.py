@@ -290,8 +290,14 @@ class Plan:
         ts = self._found.get(i)
         if span is None or not ts:
             return None
-        ts = sorted(ts)
         before, reach = span
+        if len(ts) == 1:  # the loop below, unrolled for the common case
+            t = ts[0]
+            if before == 0:
+                return [(t, t, min(t + reach + 1, n))] if _CALL_COST < n else None
+            a, e = t - before, t + reach + 1
+            return [(a if a > 0 else 0, t, e if e < n else n)] if e - a < n else None
+        ts = sorted(ts)
         if before == 0:
             return [(t, t, min(t + reach + 1, n)) for t in ts] if len(ts) * _CALL_COST < n else None
         out: list[tuple[int, int, int]] = []

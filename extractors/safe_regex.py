@@ -64,6 +64,15 @@ def finditer(
             if bounded:
                 return list(pattern.finditer(text, timeout=MATCH_TIMEOUT_S))
             return list(pattern.finditer(text))
+        if len(regions) == 1 and not bounded:  # the loop below for the common case
+            pos, last, endpos = regions[0]
+            if pos == last:
+                m = pattern.match(text, pos, endpos)
+                return [] if m is None else [m]
+            found = list(pattern.finditer(text, pos, endpos))
+            if found and found[-1].start() > last:
+                found = [m for m in found if m.start() <= last]
+            return found
         out: list[regex.Match[str]] = []
         cursor = 0
         for pos, last, endpos in regions:
