@@ -7,8 +7,10 @@ loop is counted: callgrind starts with counting off, and the loop is switched on
 
 Needs Valgrind (Debian: `apt-get install valgrind`). Prints instructions per extraction and, with --top N, the
 N costliest functions (C level: the interpreter, the regex engines, spaCy, Hyperscan).
-At about 4 instructions per nanosecond (what a 2.4 GHz core of this kind of machine runs Python at), the 0.5 ms
-target is about 2 million instructions.
+How many instructions fit in the 0.5 ms target depends on the machine: machines of this kind have run Python at
+about 4 instructions per nanosecond (2 million in 0.5 ms) and at about 9-10 (4.5-5 million). Counted as the
+package is installed: compiled modules where `extractors/compiled.py` built them, INQUIRY_TRIAGE_PURE=1 for the
+sources.
 """
 
 from __future__ import annotations
