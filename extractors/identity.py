@@ -6,6 +6,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 import regex
@@ -235,10 +236,24 @@ def _phone_by_matcher(text: str) -> str | None:
     spot = _PHONE_SPOT.search(text)
     while spot is not None:
         a, b = text.rfind("\n", 0, spot.start()) + 1, text.find("\n", spot.end())
-        for m in phonenumbers.PhoneNumberMatcher(text[a:] if b < 0 else text[a:b], "US", leniency=_POSSIBLE):
+        for m in _SpotMatcher(text[a:] if b < 0 else text[a:b], "US", leniency=_POSSIBLE):
             return m.raw_string
         spot = None if b < 0 else _PHONE_SPOT.search(text, b)
     return None
+
+
+class _SpotMatcher(phonenumbers.PhoneNumberMatcher):
+    """phonenumbers' matcher, passing over a candidate without a spot (`_PHONE_SPOT`) before parsing it and the
+    numbers inside it: a line of figures ("80000mAh/296wh;AC:350W ... 200*170*170mm") has a dozen such candidates
+    and cost a parse each. Such a candidate holds a possible number only when letters make up its digits
+    (phonenumbers reads the "ext" of "2144ext." as 398, so "2144ext" passes as a 7-digit US number): it is
+    passed over as the line filter passes over a line that has nothing else. Without the hook (a phonenumbers
+    release that renames it), every candidate is parsed."""
+
+    def _extract_match(self, candidate: str, offset: int) -> Any:
+        if _PHONE_SPOT.search(candidate) is None:
+            return None
+        return super()._extract_match(candidate, offset)
 
 
 def _person_name(display: str) -> str:

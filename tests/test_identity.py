@@ -164,6 +164,12 @@ PHONE_TEXTS = [
     ("spread-over-lines", "Tel: +1 415\n555 0132"),
     ("no-digits", "Best regards,\nAnna"),
     ("date-range", "between 12/10/2026 and 20/12/2026"),
+    ("figures-line", "Capacity:80000mAh/296wh;AC:350W rated;Wireless charing 5V2A,10W Size:200*170*170mm "
+     "Weight:2.9KG Input:19V/3.42A Output:5V/3A,9V/2A,12V/1.5A Solar input 12-26V, 100W MAX"),
+    ("figures-then-phone", "Size:200*170*170mm Weight:2.9KG 19V/3.42A call 0086 571 8502 2088 or 5551234"),
+    ("phone-between-figures", "SKU 12-345 / 678, mobile 139-1234-5678, carton 60*40*35 cm, 12 kg"),
+    ("seven-digits-apart", "1 2 3 4 5 6 7 and 12.34.56.78 and 1-2-3-4-5-6-7-8"),
+    ("ideographic-punctuation", "电话：0571－8502２０８８，传真：0571-8502 2089"),
 ]
 
 
@@ -171,6 +177,11 @@ PHONE_TEXTS = [
 def test_phone_line_filter_finds_what_the_matcher_finds(text: str) -> None:
     whole = next((m.raw_string for m in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE)), None)
     assert identity._phone_by_matcher(text) == whole
+
+
+def test_phone_made_of_letters_is_passed_over() -> None:
+    # phonenumbers alone takes "2144ext" (read as 2144398); the filter passes over it to the real number
+    assert identity._phone_by_matcher("Tel 2144ext. 12, mobile +49 40 6696 9214") == "+49 40 6696 9214"
 
 
 # Texts for the job-title and company-suffix lists: `WholeWords` must find what the exact whole-word pattern finds
