@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from daemon.model import ITEM_IDS, Finding, Signal
-from extractors.cues import NEGATION_WINDOW, Cues
+from extractors.cues import Cues
 from extractors.normalise import NORMALISERS, Context
 from extractors.prefilter import Spots
 from extractors.rules import Rule
@@ -283,12 +283,8 @@ class _Audit:
         a, b = view.sentences[i] if i >= 0 else (start, start)
         if start >= b:
             a = b = start
-        if rule.reject_question:
-            q = view.questions.get(a)
-            if q is None:
-                q = view.is_question(a, b)
-            if q:
-                return "in a question"
+        if rule.reject_question and view.is_question(a, b):
+            return "in a question"
         if rule.reject_negation and view.negated(a, hit.match_start):
             return "negated"
         if rule.near or rule.not_near:
@@ -350,10 +346,7 @@ class _PartText:
 
     def negated(self, a: int, end: int) -> bool:
         """A negation word just before `end` in the sentence starting at a."""
-        spots = (self._spots or self.spots())[1]
-        if spots is not None and not spots.within(max(a, end - NEGATION_WINDOW), end):
-            return False  # what `Cues.negated` would say first
-        return self.cues.negated(self.text, a, end, spots)
+        return self.cues.negated(self.text, a, end, self.spots()[1])
 
     def spots(self) -> tuple[Spots | None, Spots | None]:
         if self._spots is None:

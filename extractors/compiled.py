@@ -82,7 +82,7 @@ def install_source_finder() -> None:
     sys.meta_path.insert(0, _SourceFinder(names))
 
 
-def build(jobs: int = 0) -> None:
+def build() -> None:
     """Compile the hot modules in place."""
     from Cython.Build import cythonize  # noqa: PLC0415 - only for building
     from setuptools import Distribution  # noqa: PLC0415
@@ -92,7 +92,7 @@ def build(jobs: int = 0) -> None:
             [str(PACKAGE / f"{name}.py") for name in MODULES],
             build_dir=tmp,
             compiler_directives={"language_level": "3"},
-            nthreads=jobs or (os.cpu_count() or 1),
+            nthreads=os.cpu_count() or 1,
             quiet=True,
         )
         dist = Distribution({"ext_modules": extensions})
@@ -100,7 +100,7 @@ def build(jobs: int = 0) -> None:
         cmd.inplace = False
         cmd.build_lib = str(PACKAGE.parent)
         cmd.build_temp = tmp
-        cmd.parallel = jobs or (os.cpu_count() or 1)
+        cmd.parallel = os.cpu_count() or 1
         cmd.ensure_finalized()
         cmd.run()
 

@@ -13,7 +13,7 @@ import regex
 from extractors.prefilter import Literals, Spots
 from extractors.rules import Grammar
 
-NEGATION_WINDOW = 24  # a negation word counts in this many characters before a hit
+_NEGATION_WINDOW = 24  # a negation word counts in this many characters before a hit
 
 
 def _edge(word: str) -> str:
@@ -80,10 +80,10 @@ class Cues:
         negations in the text)."""
         if self.negations.pattern is None:
             return False
-        lo = max(start, end - NEGATION_WINDOW)
+        lo = max(start, end - _NEGATION_WINDOW)
         if spots is not None and not spots.within(lo, end):
             return False  # what the search would say first, without the window
         tail = text[lo:end]
         # an ASCII tail lowercases to the same characters as the end of the lowercased whole
-        window = tail.lower() if tail.isascii() else text[start:end].lower()[-NEGATION_WINDOW:]
+        window = tail.lower() if tail.isascii() else text[start:end].lower()[-_NEGATION_WINDOW:]
         return self.negations.search(window, spots, lo, end)

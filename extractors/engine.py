@@ -4,7 +4,7 @@ Every candidate span passes the same checks before it becomes a Finding: the par
 it stands in (a capability question or a negation is not a statement), required and excluded context words, and
 the rule's value normaliser (a span that does not normalise is not concrete enough); see `checks`.
 
-Speed (about 4.2 million machine instructions for a rich 1 KB inquiry with the hot modules compiled, 4.65 million
+Speed (about 4.2 million machine instructions for a rich 1 KB inquiry with the hot modules compiled, 4.67 million
 from source: 0.44-1.4 ms on one core depending on the machine, spread over spaCy's tokenizer, the regex engine,
 Hyperscan, the checks and phonenumbers): a part is tokenized once and only when a token rule applies to it; one
 Hyperscan pass per part says which regexes can match and where (`multiscan`; trigger words where Hyperscan cannot
