@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # changes; without a C compiler extraction runs from the sources, with the same results
 COMPILED := extractors/.compiled
 
-.PHONY: demo test lint bench services clean compiled pure
+.PHONY: demo test eval lint bench services clean compiled pure
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ services:
 
 test: $(COMPILED) services
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The corpus-score floors (tests/corpus_floors.toml) on the labelled corpus: ../shared/corpus beside the clone, or
+# CORPUS=folder-or-file. `make test` does not need it.
+CORPUS ?= ../shared/corpus
+eval: $(COMPILED)
+	@test -e "$(CORPUS)" || { echo "no labelled corpus at $(CORPUS); set CORPUS=path/to/corpus (a folder of *.jsonl or one file)" >&2; exit 2; }
+	$(VENV)/bin/inquiry-triage eval --floors tests/corpus_floors.toml $(CORPUS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon extractors tests bench

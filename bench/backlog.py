@@ -19,9 +19,9 @@ import imapclient
 from _imapbench import ACCOUNT, PW, bulk_load, log_time, scratch, store_count, store_statuses
 
 from daemon import config as config_mod
-from daemon.model import MessageKey, RawMessage
+from daemon.parse.message import parse
 from daemon.toolkit import load_toolkit
-from extractors.prepare import parse
+from extractors.core.model import MessageKey, RawMessage
 from tests.dovecot import DaemonProcess, running_dovecot, write_config
 
 BATCH = 200  # the daemon's default batch_size

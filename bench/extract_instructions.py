@@ -38,9 +38,9 @@ def child(workdir: Path, n: int, stage: str, corpus: Path | None) -> None:
 
     from daemon import config
     from daemon.evaluate import load_corpus, record_bytes
-    from daemon.model import MessageKey, RawMessage
+    from daemon.parse.message import parse
     from daemon.toolkit import load_toolkit
-    from extractors.prepare import parse
+    from extractors.core.model import MessageKey, RawMessage
 
     kit = load_toolkit(config.embedded_default(), quiet=True, drafts=False)
     kit.extractor.engine.prepare()

@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from daemon import config  # noqa: E402
 from daemon.assess import assess  # noqa: E402
 from daemon.evaluate import load_corpus, record_bytes  # noqa: E402
-from daemon.model import MessageKey, RawMessage  # noqa: E402
+from daemon.parse.message import parse  # noqa: E402
 from daemon.toolkit import load_toolkit  # noqa: E402
 from extractors import compiled  # noqa: E402
-from extractors.prepare import parse  # noqa: E402
+from extractors.core.model import MessageKey, RawMessage  # noqa: E402
 
 INQUIRY = b"""From: Katrin Vogel <k.vogel@nordlicht-handel.example>
 To: sales@brightway-power.example

@@ -15,8 +15,8 @@ from typing import Any
 import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from daemon.errors import RulesError
-from daemon.model import CORE_ITEMS, ITEM_IDS, Assessment, Checklist
+from extractors.core.errors import RulesError
+from extractors.core.model import CORE_ITEMS, ITEM_IDS, Assessment, Checklist
 
 BANDS = ("very_high", "high", "low")
 STRENGTHS = ("high", "medium", "low")

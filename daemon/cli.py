@@ -15,8 +15,8 @@ from rich.text import Text
 
 from daemon import __version__
 from daemon import config as config_mod
-from daemon.errors import ExitCode, TriageError
-from daemon.model import MessageKey, RawMessage
+from extractors.core.errors import ExitCode, TriageError
+from extractors.core.model import MessageKey, RawMessage
 
 log = logging.getLogger("daemon")
 
@@ -242,36 +242,69 @@ def rules_test(directory: Path | None) -> None:
 
 
 @main.command("eval")
-@click.argument("corpus", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.argument("corpora", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (without the error list).")
+@click.option("--errors", "show_errors", is_flag=True, help="List every miss, false alarm and cut value with its evidence and rule.")
+@click.option("--floors", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A TOML file of floors (micro_f1, value_accuracy, invalid_precision, invalid_recall, language_f1); "
+                   "exit 1 when a score falls below one.")
 @click.pass_context
-def eval_cmd(ctx: click.Context, corpus: Path, as_json: bool) -> None:
-    """Score extraction on a labelled corpus (JSONL): per-item P/R/F1, micro-F1, invalid detection, rule hits."""
-    from daemon.evaluate import evaluate, load_corpus
+def eval_cmd(ctx: click.Context, corpora: tuple[Path, ...], as_json: bool, show_errors: bool, floors: Path | None) -> None:
+    """Score extraction on labelled corpora (JSONL files, or folders of them): per-item P/R/F1, micro-F1 overall, by
+    file and by language, value accuracy, invalid detection, rule hits."""
+    from daemon.evaluate import check_floors, corpus_files, evaluate, load_corpus
 
     cfg = _config(ctx)
     kit = _kit(cfg, quiet=True, drafts=False)
-    result = evaluate(load_corpus(corpus), kit)
+    records: list[dict[str, Any]] = []
+    names: list[str] = []
+    for path in corpus_files(corpora):
+        loaded = load_corpus(path)
+        records += loaded
+        names += [path.name] * len(loaded)
+    result = evaluate(records, kit, names)
+    failed = check_floors(result, floors) if floors else []
     if as_json:
-        result.pop("errors")
+        errors = result.pop("errors")
+        if show_errors:
+            result["errors"] = errors
         click.echo(json.dumps(result, ensure_ascii=False))
-        return
+    else:
+        _print_eval(result, show_errors)
+    for line in failed:
+        click.echo(f"floor not held: {line}", err=True)
+    if failed:
+        sys.exit(int(ExitCode.FAILURE))
+
+
+def _print_eval(result: dict[str, Any], show_errors: bool) -> None:
+    console = Console(width=160)
     table = Table(title=f"{result['n']} records")
     for col in ("item", "tp", "fp", "fn", "precision", "recall", "f1"):
         table.add_column(col, justify="right" if col != "item" else "left")
     for item, m in result["items"].items():
         table.add_row(item, *(str(m[k]) for k in ("tp", "fp", "fn", "precision", "recall", "f1")))
-    console = Console(width=140)
     console.print(table)
-    console.print(f"micro: {result['micro']}\ninvalid: {result['invalid']}")
+    slices = Table(title="by file and language")
+    for col in ("slice", "n", "precision", "recall", "micro-F1", "value accuracy", "invalid P", "invalid R"):
+        slices.add_column(col, justify="left" if col == "slice" else "right")
+    rows = [("all", result)] + [(f"file {k}", v) for k, v in result["files"].items()] + \
+        [(f"lang {k}", v) for k, v in result["languages"].items()]
+    for name, s in rows:
+        inv = s["invalid"]
+        slices.add_row(name, str(s["n"]), f"{s['micro']['precision']:.3f}", f"{s['micro']['recall']:.3f}",
+                       f"{s['micro']['f1']:.3f}", f"{s['value_accuracy']:.3f}", f"{inv['precision']:.3f}", f"{inv['recall']:.3f}")
+    console.print(slices)
     rt = Table(title="rule hits")
     for col in ("rule", "hits", "false positives"):
         rt.add_column(col)
     for rule, m in sorted(result["rules"].items(), key=lambda kv: -kv[1]["hits"]):
         rt.add_row(rule, str(m["hits"]), str(m["false_positives"]))
     console.print(rt)
-    for err in result["errors"]:
-        console.print(f"{err['id']} {err['item']} {err['kind']}: label={err['label']!r} evidence={err['evidence']!r}")
+    if show_errors:
+        for e in result["errors"]:
+            console.print(Text(f"{e['file']} {e['id']} [{e['language']}] {e['item']} {e['kind']}: label={e['label']!r} "
+                               f"evidence={e['evidence']!r} value={e['value']!r} rule={e['rule']}"))
 
 
 @main.command()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from daemon.errors import ConfigError
+from extractors.core.errors import ConfigError
 
 ENV_CONFIG = "INQUIRY_TRIAGE_CONFIG"
 DEFAULT_DB = "sqlite:///inquiry-triage.sqlite3"

@@ -23,10 +23,10 @@ import markupsafe
 import regex
 
 from daemon import mime
-from daemon.errors import RulesError
-from daemon.model import ITEM_IDS, Assessment, Draft, ParsedMessage
 from daemon.seller import Product, Seller
 from extractors.checklist import is_no_reply
+from extractors.core.errors import RulesError
+from extractors.core.model import ITEM_IDS, Assessment, Draft, ParsedMessage
 
 TEMPLATE_LANGS = ("en", "zh", "es")
 ACTIONS = (

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from daemon.model import ITEM_IDS, SIGNAL_IDS, Assessment, ParsedMessage
+from extractors.core.model import ITEM_IDS, SIGNAL_IDS, Assessment, ParsedMessage
 
 
 def as_json(parsed: ParsedMessage, a: Assessment, rules_version: str = "") -> dict[str, Any]:

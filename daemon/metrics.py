@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from daemon.config import MetricsConfig
-from daemon.errors import ConfigError
+from extractors.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

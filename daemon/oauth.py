@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from daemon.config import OAuth2Config
-from daemon.errors import ConfigError, TransientError
+from extractors.core.errors import ConfigError, TransientError
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.assess import History, assess, tags_for
-from daemon.errors import MessageError, TransientError
 from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
-from daemon.model import Assessment, Checklist, Draft, Outcome, ParsedMessage, RawMessage
+from daemon.parse.message import parse
 from daemon.store import CustomerUpdate, Store
 from daemon.toolkit import Toolkit
 from extractors.checklist import is_no_reply, merge_thread
-from extractors.prepare import parse
+from extractors.core.errors import MessageError, TransientError
+from extractors.core.model import Assessment, Checklist, Draft, Outcome, ParsedMessage, RawMessage
 
 log = logging.getLogger(__name__)
 

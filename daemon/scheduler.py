@@ -14,12 +14,12 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from daemon.errors import TransientError, TriageError
 from daemon.mailboxes.base import Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
 from daemon.pipeline import KitRef, RunStats, run_mailbox
 from daemon.store import Store
 from daemon.toolkit import Toolkit
+from extractors.core.errors import TransientError, TriageError
 
 log = logging.getLogger(__name__)
 

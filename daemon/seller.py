@@ -11,7 +11,7 @@ from pathlib import Path
 import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from daemon.errors import RulesError
+from extractors.core.errors import RulesError
 
 
 class _Strict(BaseModel):

@@ -9,10 +9,10 @@ from daemon import seller as seller_mod
 from daemon.assess import Decisions
 from daemon.config import Config
 from daemon.drafting import Drafter, Labels, check_templates, load_labels, make_environment, templates_dir
+from daemon.parse.platforms import Platforms
 from daemon.seller import Seller
 from extractors import rules as rules_mod
 from extractors.checklist import Extractor
-from extractors.platforms import Platforms
 
 log = logging.getLogger(__name__)
 

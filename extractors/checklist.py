@@ -8,7 +8,7 @@ from typing import Any
 
 import regex
 
-from daemon.model import ITEM_IDS, Checklist, Finding, ParsedMessage, Signal
+from extractors.core.model import ITEM_IDS, Checklist, Finding, ParsedMessage, Signal
 from extractors.engine import Engine, Result
 from extractors.identity import Identity, IdentityReader
 from extractors.rules import RuleSet

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from daemon.model import ITEM_IDS, Finding, Signal
+from extractors.core.model import ITEM_IDS, Finding, Signal
 from extractors.cues import Cues
 from extractors.normalise import NORMALISERS, Context
 from extractors.prefilter import Spots

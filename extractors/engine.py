@@ -25,10 +25,10 @@ from spacy.errors import MatchPatternError
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 
-from daemon.errors import RulesError
 from extractors import safe_regex
 from extractors.casefold import ascii_twin
 from extractors.checks import Compiled, Hit, Judge, Result
+from extractors.core.errors import RulesError
 from extractors.cues import Cues
 from extractors.heap import release_freed_memory
 from extractors.normalise import Context

@@ -11,7 +11,7 @@ from typing import Any
 import phonenumbers
 import regex
 
-from daemon.model import Finding, ParsedMessage
+from extractors.core.model import Finding, ParsedMessage
 from extractors.patterns import derive
 from extractors.prefilter import Prefilter, WholeWords
 from extractors.rules import RuleSet

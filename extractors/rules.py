@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from daemon.errors import RulesError
-from daemon.model import ITEM_IDS, SIGNAL_IDS
 from extractors import safe_regex
+from extractors.core.errors import RulesError
+from extractors.core.model import ITEM_IDS, SIGNAL_IDS
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
 PARTS = ("text", "subject", "signature", "form")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
-from daemon.schema import Base, UTCDateTime
+from daemon.store.schema import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata

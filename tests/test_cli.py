@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from daemon.demo import sample_files
-from daemon.model import ITEM_IDS, SIGNAL_IDS
+from extractors.core.model import ITEM_IDS, SIGNAL_IDS
 from tests.clihelp import cli
 
 COMMANDS = [(), ("run",), ("explain",), ("demo",), ("db",), ("db", "upgrade"), ("rules",), ("rules", "check"),

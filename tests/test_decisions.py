@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from daemon.assess import Decisions, History, assess, tags_for
-from daemon.errors import RulesError
-from daemon.model import CORE_ITEMS, ITEM_IDS, Assessment, Checklist, Finding, MessageKey, Signal
+from extractors.core.errors import RulesError
+from extractors.core.model import CORE_ITEMS, ITEM_IDS, Assessment, Checklist, Finding, MessageKey, Signal
 from rules import __file__ as rules_init
 
 RULES = Decisions.load(Path(rules_init).parent / "decisions.toml")

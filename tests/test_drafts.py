@@ -27,7 +27,7 @@ from daemon.drafting import (
     reply_subject,
     templates_dir,
 )
-from daemon.model import ITEM_IDS, Assessment, Checklist, Finding, MessageKey, ParsedMessage, Signal
+from extractors.core.model import ITEM_IDS, Assessment, Checklist, Finding, MessageKey, ParsedMessage, Signal
 from rules import __file__ as rules_init
 
 RULES = Path(rules_init).parent

@@ -13,9 +13,9 @@ import random
 import pytest
 import regex
 
-from daemon.model import ITEM_IDS, Finding
 from extractors.casefold import ascii_twin
 from extractors.checks import sentence_bounds
+from extractors.core.model import ITEM_IDS, Finding
 from extractors.engine import Engine, Result, Scan
 from extractors.prefilter import Literals
 from extractors.rules import load

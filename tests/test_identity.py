@@ -9,10 +9,10 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from daemon.model import MessageKey, RawMessage
+from daemon.parse.message import parse
 from extractors import identity
 from extractors.checklist import Extractor
-from extractors.prepare import parse
+from extractors.core.model import MessageKey, RawMessage
 from extractors.rules import load
 
 CORP = "Anna Berg <a.berg@nordlicht-handel.example>"

@@ -13,11 +13,11 @@ import imapclient
 import pytest
 
 from daemon.config import Config, DaemonConfig, ImapMailboxConfig
-from daemon.errors import ConfigError, TransientError
 from daemon.mailboxes.base import QUARANTINE_TAG
 from daemon.mailboxes.imap import ImapMailbox
-from daemon.model import Draft, MessageKey, Outcome
 from daemon.store import Store
+from extractors.core.errors import ConfigError, TransientError
+from extractors.core.model import Draft, MessageKey, Outcome
 from tests.dovecot import Dovecot, append, drafts, flags, message, running_dovecot
 
 
@@ -255,7 +255,7 @@ def test_uidvalidity_change_starts_a_new_checkpoint(server: Dovecot, monkeypatch
         c.create_folder("Sales")
         append(c, [message(1), message(2)], "Sales")
     box, _, _ = make_box(server, monkeypatch, sqlite_store, user=user, inbox="Sales")
-    from daemon.model import Outcome
+    from extractors.core.model import Outcome
     with box:
         first = list(box.fetch_new(sqlite_store.statuses))
         for raw in first:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import ConfigError
 from daemon.mailboxes import MaildirMailbox
 from daemon.mailboxes.maildir import maildir_flags, maildir_uid, unique_name
-from daemon.model import Draft, MessageKey
+from extractors.core.errors import ConfigError
+from extractors.core.model import Draft, MessageKey
 
 MESSAGE = b"From: buyer@example.com\nMessage-ID: <%d@example.com>\nSubject: RFQ %d\n\nWe need 500 pcs.\n"
 

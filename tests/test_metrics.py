@@ -12,8 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from daemon.config import Config, MetricsConfig, load
-from daemon.errors import ConfigError
 from daemon.metrics import NULL_METRICS, Metrics, start_metrics
+from extractors.core.errors import ConfigError
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -18,8 +18,8 @@ import pytest
 
 from daemon import oauth
 from daemon.config import OAuth2Config
-from daemon.errors import ConfigError, TransientError
 from daemon.oauth import token_provider, xoauth2_string
+from extractors.core.errors import ConfigError, TransientError
 
 CLIENT_SECRET = "cs-SECRET-4f1e9a"
 REFRESH_TOKEN = "rt-SECRET-77ab02"

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon.model import MessageKey, RawMessage
-from extractors.language import detect
-from extractors.platforms import Platforms
-from extractors.prepare import parse, split_reply
+from daemon.parse.language import detect
+from daemon.parse.message import parse
+from daemon.parse.platforms import Platforms
+from daemon.parse.quotes import split_reply
+from extractors.core.model import MessageKey, RawMessage
 from extractors.rules import shipped_dir
 
 KEY = MessageKey("t", "INBOX", 1, 1)

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from daemon.errors import ConfigError, TransientError
-from daemon.model import Assessment, Checklist, Draft, Finding, MessageKey, Outcome, Signal
 from daemon.store import HIGH_CHANGE_RISK_AT, Base, CustomerUpdate, Store
+from extractors.core.errors import ConfigError, TransientError
+from extractors.core.model import Assessment, Checklist, Draft, Finding, MessageKey, Outcome, Signal
 
 KEY = MessageKey("sales", "INBOX", 7, 4711)
 OTHER = MessageKey("sales", "INBOX", 8, 1)
@@ -260,8 +260,8 @@ def test_attempted_mark_never_moves_back_and_leaves_the_checkpoint(store: Store,
 def test_schema_head_is_the_newest_migration(store: Store) -> None:
     from alembic.script import ScriptDirectory
 
-    from daemon.schema import SCHEMA_HEAD
     from daemon.store import migrations_config
+    from daemon.store.schema import SCHEMA_HEAD
 
     head = ScriptDirectory.from_config(migrations_config(store.url_for_display)).get_current_head()
     assert (SCHEMA_HEAD, store.revision()) == (head, head)

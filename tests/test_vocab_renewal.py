@@ -13,7 +13,7 @@ import string
 
 import pytest
 
-from daemon.model import Finding, Signal
+from extractors.core.model import Finding, Signal
 from extractors.engine import Engine
 from extractors.rules import load
 from tests.tables import items_en, items_es, items_zh

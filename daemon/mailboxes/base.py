@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
-from daemon.model import Draft, MessageKey, RawMessage
+from extractors.core.model import Draft, MessageKey, RawMessage
 
 DONE = ("drafted", "skipped", "quarantined")
 QUARANTINE_TAG = "$Triage_Quarantined"

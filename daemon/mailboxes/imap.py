@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import imapclient
 
 from daemon.config import Config, ImapMailboxConfig
-from daemon.errors import TransientError
 from daemon.mailboxes.base import DONE, Mailbox, Statuses
 from daemon.mailboxes.imap_connect import Connector, buffered_input, guard
 from daemon.mailboxes.imap_folders import find_drafts, keywords_allowed
@@ -26,7 +25,8 @@ from daemon.mailboxes.imap_scan import (
     skip_oversized,
     status_of,
 )
-from daemon.model import Draft, MessageKey, RawMessage
+from extractors.core.errors import TransientError
+from extractors.core.model import Draft, MessageKey, RawMessage
 
 if TYPE_CHECKING:
     from daemon.store import Store

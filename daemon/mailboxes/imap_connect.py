@@ -15,7 +15,7 @@ import imapclient
 from imapclient.exceptions import LoginError
 
 from daemon.config import ImapMailboxConfig
-from daemon.errors import ConfigError, TransientError, TriageError
+from extractors.core.errors import ConfigError, TransientError, TriageError
 
 log = logging.getLogger(__name__)
 

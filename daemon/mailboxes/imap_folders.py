@@ -9,8 +9,8 @@ import imapclient
 from imapclient.imapclient import DRAFTS
 
 from daemon.config import ImapMailboxConfig
-from daemon.errors import ConfigError
 from daemon.mailboxes.imap_connect import guard
+from extractors.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

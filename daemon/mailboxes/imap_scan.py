@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from daemon.mailboxes.imap_connect import guard
-from daemon.model import MessageKey, Outcome
+from extractors.core.model import MessageKey, Outcome
 
 if TYPE_CHECKING:
     from daemon.store import Store

@@ -13,9 +13,9 @@ import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from daemon.errors import ConfigError, TransientError
 from daemon.mailboxes.base import DONE, Mailbox, Statuses
-from daemon.model import Draft, MessageKey, RawMessage
+from extractors.core.errors import ConfigError, TransientError
+from extractors.core.model import Draft, MessageKey, RawMessage
 
 log = logging.getLogger(__name__)
 

@@ -1,36 +1,20 @@
-"""The database: what was done with each message, customers, checkpoints and mailbox states."""
+"""What was done with each message, and the buyers (customers) it came from."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event, func
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func
+from sqlalchemy.engine import Connection
 
-from daemon.errors import ConfigError, TransientError
-from daemon.model import MessageKey, Outcome
-from daemon.schema import (
-    MESSAGE_ID_MAX,
-    SCHEMA_HEAD,
-    Base,
-    Checkpoint,
-    Customer,
-    MailboxState,
-    Message,
-    UTCDateTime,
-    utcnow,
-)
+from daemon.store.database import Database
+from daemon.store.schema import MESSAGE_ID_MAX, Base, Customer, Message, UTCDateTime, utcnow
+from extractors.core.model import MessageKey, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +24,6 @@ STATUS_CHUNK = 500  # keys per query when reading the statuses of many messages
 KEEP_IF_EMPTY = ("message_id", "content_hash", "sender", "subject", "language", "rules_version")
 MESSAGES: sa.Table = Message.__table__  # type: ignore[assignment]  # a declarative class's Table
 CUSTOMERS: sa.Table = Customer.__table__  # type: ignore[assignment]
-__all__ = ["Base", "CustomerUpdate", "HIGH_CHANGE_RISK_AT", "Prior", "Store", "UTCDateTime"]
 
 
 @dataclass(frozen=True)
@@ -85,104 +68,8 @@ def count_changes(old: dict[str, Any], new: dict[str, Any]) -> int:
     return sum(_norm(old[k]) != _norm(new[k]) for k in both)
 
 
-def migrations_config(url: str, connection: Connection | None = None) -> Any:
-    """Build the Alembic config in code, pointing at the installed `migrations` package."""
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(files("migrations")))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-class Store:
-    """Short thread-safe transactions over the database."""
-
-    def __init__(self, url: str) -> None:
-        self.engine: Engine = sa.create_engine(url, pool_pre_ping=True, **_engine_args(url))
-        if self.engine.dialect.name == "sqlite":
-            _serialise_sqlite_writers(self.engine)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-
-    @property
-    def url_for_display(self) -> str:
-        """The URL with the password masked."""
-        return self.engine.url.render_as_string(hide_password=True)
-
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        """Open one short transaction; an unreachable database becomes TransientError."""
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except OperationalError as e:
-            raise self._unreachable(e) from e
-
-    def _unreachable(self, e: OperationalError) -> TransientError:
-        reason = str(e.orig or e).strip().splitlines()[0] if str(e.orig or e).strip() else type(e).__name__
-        return TransientError(
-            f"database unreachable at {self.url_for_display}: {reason}; is the server running? "
-            "Check the database URL in the configuration and that the server accepts connections."
-        )
-
-    def _sqlite_path(self) -> Path | None:
-        db = self.engine.url.database
-        if self.engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
-            return None
-        return Path(db)
-
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration (Alembic is loaded only when there is something to do)."""
-        path = self._sqlite_path()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        if self.revision() == SCHEMA_HEAD:
-            log.info("Database %s is at the newest schema", self.url_for_display)
-            return
-        from alembic import command
-
-        try:
-            with self.engine.begin() as conn:
-                url = self.engine.url.render_as_string(hide_password=False)
-                command.upgrade(migrations_config(url, conn), "head")
-        except OperationalError as e:
-            raise self._unreachable(e) from e
-        log.info("Database %s is at the newest schema", self.url_for_display)
-
-    def revision(self) -> str | None:
-        """The schema revision the database is at, None before the first migration (a plain query: a daemon that
-        finds its schema current never loads Alembic, about 10 MB)."""
-        try:
-            with self.engine.connect() as conn:
-                if not sa.inspect(conn).has_table("alembic_version"):
-                    return None
-                return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-        except OperationalError as e:
-            raise self._unreachable(e) from e
-
-    def ping(self) -> None:
-        """Check that the database answers and its schema is at head."""
-        path = self._sqlite_path()
-        if path is not None and not path.exists():
-            raise ConfigError(f"database file {path} does not exist; run `inquiry-triage db upgrade`")
-        current = self.revision()
-        if current != SCHEMA_HEAD:
-            raise ConfigError(
-                f"database {self.url_for_display} is at schema {current or 'none'}, not {SCHEMA_HEAD}; "
-                "run `inquiry-triage db upgrade`"
-            )
-
-    @contextmanager
-    def _conn(self) -> Iterator[Connection]:
-        """One short Core transaction (the per-message path); an unreachable database becomes TransientError."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except OperationalError as e:
-            raise self._unreachable(e) from e
+class Records(Database):
+    """What was done with each message, and the buyers it came from (written together, in one transaction)."""
 
     def statuses(self, keys: Sequence[MessageKey]) -> dict[MessageKey, str]:
         """The stored status of each of these keys that has a row (one query per 500 keys)."""
@@ -337,87 +224,6 @@ class Store:
         with self._tx() as s:
             return {status: int(n) for status, n in s.execute(query).all()}
 
-    def checkpoint(self, account: str, folder: str, uidvalidity: int) -> int:
-        """Return the last UID handled in a folder generation, or 0."""
-        with self._tx() as s:
-            cp = s.get(Checkpoint, (account, folder, uidvalidity))
-            return cp.last_uid if cp else 0
-
-    def set_checkpoint(self, account: str, folder: str, uidvalidity: int, last_uid: int) -> None:
-        """Move the checkpoint forward; an older UID leaves it unchanged."""
-        insert = self._insert(Checkpoint).values(
-            account=account, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=utcnow()
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=["account", "folder", "uidvalidity"],
-            set_={"last_uid": insert.excluded.last_uid, "updated_at": insert.excluded.updated_at},
-            where=Checkpoint.__table__.c.last_uid < insert.excluded.last_uid,
-        )
-        with self._tx() as s:
-            s.execute(statement)
-
-    def attempted(self, account: str, folder: str, uidvalidity: int) -> int:
-        """Return the highest UID of a folder generation handed to the pipeline, or 0."""
-        with self._tx() as s:
-            cp = s.get(Checkpoint, (account, folder, uidvalidity))
-            return cp.attempted_uid if cp else 0
-
-    def set_attempted(self, account: str, folder: str, uidvalidity: int, uid: int) -> None:
-        """Note, before a batch is processed, the highest UID in it; an older UID leaves the mark unchanged."""
-        insert = self._insert(Checkpoint).values(
-            account=account, folder=folder, uidvalidity=uidvalidity, last_uid=0, attempted_uid=uid, updated_at=utcnow()
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=["account", "folder", "uidvalidity"],
-            set_={"attempted_uid": insert.excluded.attempted_uid, "updated_at": insert.excluded.updated_at},
-            where=Checkpoint.__table__.c.attempted_uid < insert.excluded.attempted_uid,
-        )
-        with self._durable() as c:
-            c.execute(statement)
-
-    @contextmanager
-    def _durable(self) -> Iterator[Connection]:
-        """A transaction whose commit is on disk before it returns, whatever happens to the machine next (SQLite
-        otherwise syncs its write-ahead log only at checkpoints: a power cut may undo the last commits, which the
-        exactly-once scheme tolerates for records but not for the note of a batch handed over)."""
-        try:
-            with self.engine.connect() as conn:
-                raw = conn.connection.dbapi_connection if self.engine.dialect.name == "sqlite" else None
-                if raw is not None:
-                    raw.execute("PRAGMA synchronous=FULL")
-                try:
-                    with conn.begin():
-                        yield conn
-                finally:
-                    if raw is not None:
-                        raw.execute("PRAGMA synchronous=NORMAL")
-        except OperationalError as e:
-            raise self._unreachable(e) from e
-
-    def set_mailbox_state(
-        self, account: str, state: str, *, error: str = "", backlog: int | None = None, polled: bool = False
-    ) -> None:
-        """Record the state of one mailbox; backlog and last poll change only when given."""
-        now = utcnow()
-        values: dict[str, Any] = {"state": state, "last_error": error, "updated_at": now}
-        if backlog is not None:
-            values["backlog"] = backlog
-        if polled:
-            values["last_poll"] = now
-        insert = self._insert(MailboxState).values(account=account, **{"backlog": 0, **values})
-        statement = insert.on_conflict_do_update(index_elements=["account"], set_=values)
-        with self._tx() as s:
-            s.execute(statement)
-
-    def mailbox_states(self) -> list[dict[str, Any]]:
-        """Return the state rows of all mailboxes."""
-        with self._tx() as s:
-            return [_row(m) or {} for m in s.execute(sa.select(MailboxState).order_by(MailboxState.account)).scalars()]
-
-    def dispose(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
-
 
 _KEY_COLUMNS = ["account", "folder", "uidvalidity", "uid"]
 # A new buyer's row; a concurrent first inquiry of the same buyer (another mailbox's thread) inserts nothing.
@@ -560,25 +366,3 @@ def _decision_columns(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def _engine_args(url: str) -> dict[str, Any]:
-    """Return driver options: SQLite waits for a busy database instead of failing at once."""
-    if sa.make_url(url).get_backend_name() == "sqlite":
-        return {"connect_args": {"timeout": 30}}
-    return {}
-
-
-def _serialise_sqlite_writers(engine: Engine) -> None:
-    """Make every SQLite transaction BEGIN IMMEDIATE so concurrent read-then-write cannot deadlock, and use the
-    write-ahead log: a commit appends to it instead of rewriting pages through a rollback journal, readers such as
-    `status` never wait, and with synchronous=NORMAL a commit survives a crash of the process (not of the machine:
-    see Store._durable) without an fsync each; about three times as fast per message."""
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")

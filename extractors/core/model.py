@@ -135,6 +135,29 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class LineItem:
+    """One product the buyer asks for, in the buyer's own words: a line of a list or table, a clause of prose, a
+    platform card. `amount` and `unit` are the normalised quantity; the texts are as written."""
+
+    product: str
+    model: str = ""
+    parameters: str = ""
+    quantity: str = ""
+    amount: float | None = None
+    unit: str = ""
+    target_price: str = ""
+    evidence: str = ""  # the whole line, row or clause
+    source: str = "text"  # the part it came from: text | subject | form, or an attachment with its place in it
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "product": self.product, "model": self.model, "parameters": self.parameters, "quantity": self.quantity,
+            "amount": self.amount, "unit": self.unit, "target_price": self.target_price, "evidence": self.evidence,
+            "source": self.source,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Signal:
     """A buyer signal that fired, with its reason."""
 
@@ -153,6 +176,7 @@ class Checklist:
     signals: tuple[Signal, ...] = ()
     strength: str = "low"
     strength_reasons: tuple[str, ...] = ()
+    line_items: tuple[LineItem, ...] = ()  # the products asked for, in order (empty when none is told apart)
 
     def get(self, item: str) -> Finding | None:
         for name, finding in self.items:

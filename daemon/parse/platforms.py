@@ -8,8 +8,8 @@ from pathlib import Path
 import regex
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from daemon.errors import RulesError
 from extractors import safe_regex
+from extractors.core.errors import RulesError
 
 
 class PlatformSpec(BaseModel):
