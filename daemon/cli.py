@@ -61,6 +61,8 @@ def main(ctx: click.Context, config_path: Path | None, log_level: str | None) ->
 def _config(ctx: click.Context) -> config_mod.Config:
     cfg = config_mod.load(ctx.obj.get("config_path"))
     _setup_logging(ctx.obj.get("log_level") or cfg.daemon.log_level)
+    for line in cfg.readable_by_others():
+        log.warning("%s", line)
     return cfg
 
 
@@ -106,6 +108,8 @@ def _kit(cfg: config_mod.Config, quiet: bool = False, drafts: bool = True, prepa
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon: poll every mailbox on its interval and draft replies (SIGTERM stops, SIGHUP reloads)."""
+    from daemon.health import Health
+    from daemon.limits import Limits
     from daemon.metrics import NULL_METRICS, start_metrics
     from daemon.pipeline import KitRef
     from daemon.scheduler import Daemon
@@ -122,8 +126,10 @@ def run(ctx: click.Context, once: bool) -> None:
     metrics = start_metrics(cfg.metrics) if not once else NULL_METRICS
     if cfg.metrics.enabled and not once:
         log.info("Metrics: http://%s:%d/metrics and /healthz", cfg.metrics.host, cfg.metrics.port)
+    health = Health([m.name for m in mailboxes], unhealthy_after=cfg.daemon.unhealthy_after_seconds,
+                    stalled_after=cfg.daemon.stalled_after_seconds, busy_after=max(60.0, 2 * cfg.daemon.message_seconds))
     daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg, prepare=True), cfg.daemon.interval_seconds,
-                    cfg.daemon.max_attempts, cfg.daemon.max_message_bytes, watch, metrics)
+                    cfg.daemon.max_attempts, Limits.of(cfg.daemon), watch, metrics, health)
     if once:
         for m in mailboxes:
             log.info(m.describe())
@@ -310,20 +316,64 @@ def _print_eval(result: dict[str, Any], show_errors: bool) -> None:
 @main.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Show each mailbox's state, last poll, backlog and last error, and the message counts."""
+    """Show each mailbox's state, last poll, backlog and last error, and the message counts; with [metrics] on,
+    also the running daemon's own verdict (/healthz), which holds even while the store cannot be written.
+
+    Exit codes: 0 ok, 1 a mailbox is unhealthy, 3 the store is unreachable."""
+    import datetime as dt
+
+    from daemon.health import HEARTBEAT_SECONDS
+
     cfg = _config(ctx)
-    store = _store(cfg, upgrade=False)
+    live = _live_health(cfg)
+    try:
+        store = _store(cfg, upgrade=False)
+        states = {s["account"]: s for s in store.mailbox_states()}
+        counts = {m.name: store.counts(m.name) for m in cfg.mailboxes}
+    except TriageError as e:
+        click.echo(f"store: {e}", err=True)
+        if live:
+            click.echo(live[1])
+        ctx.exit(int(ExitCode.UNREACHABLE))
     table = Table(title=f"inquiry-triage {__version__}")
     for col in ("mailbox", "state", "last poll", "backlog", "drafted", "skipped", "quarantined", "last error"):
-        table.add_column(col)
-    states = {s["account"]: s for s in store.mailbox_states()}
+        table.add_column(col, overflow="fold")
+    now = dt.datetime.now(dt.UTC)
+    unhealthy = False
     for m in cfg.mailboxes:
         s = states.get(m.name, {})
-        counts = store.counts(m.name)
-        table.add_row(m.name, s.get("state", "never polled"), str(s.get("last_poll") or "-"), str(s.get("backlog") or 0),
-                      str(counts.get("drafted", 0)), str(counts.get("skipped", 0)), str(counts.get("quarantined", 0)),
-                      (s.get("last_error") or "")[:60])
-    Console(width=160).print(table)
+        state = s.get("state", "never polled")
+        unhealthy = unhealthy or state in ("error", "stalled")
+        updated = s.get("updated_at")
+        if updated is not None and (now - updated).total_seconds() > 3 * HEARTBEAT_SECONDS:
+            state += f" (as of {updated:%Y-%m-%d %H:%M:%SZ}: no daemon has written it since)"
+        c = counts[m.name]
+        table.add_row(m.name, state, str(s.get("last_poll") or "-"), str(s.get("backlog") or 0), str(c.get("drafted", 0)),
+                      str(c.get("skipped", 0)), str(c.get("quarantined", 0)), (s.get("last_error") or "")[:200])
+    Console(width=200).print(table)
+    if live:
+        click.echo(live[1])
+        unhealthy = unhealthy or not live[0]
+    if unhealthy:
+        ctx.exit(int(ExitCode.FAILURE))
+
+
+def _live_health(cfg: config_mod.Config) -> tuple[bool, str] | None:
+    """The running daemon's /healthz verdict when [metrics] is on: (healthy, text); None when it is off."""
+    import urllib.error
+    import urllib.request
+
+    if not cfg.metrics.enabled:
+        return None
+    host = f"[{cfg.metrics.host}]" if ":" in cfg.metrics.host else cfg.metrics.host
+    url = f"http://{host}:{cfg.metrics.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - the configured loopback endpoint
+            return True, f"daemon ({url}): {r.read().decode(errors='replace').strip()}"
+    except urllib.error.HTTPError as e:
+        return False, f"daemon ({url}): {e.read().decode(errors='replace').strip()}"
+    except OSError as e:
+        return False, f"daemon ({url}): no answer ({getattr(e, 'reason', e)}); is the daemon running?"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from daemon import limits
 from extractors.core.errors import ConfigError
 
 ENV_CONFIG = "INQUIRY_TRIAGE_CONFIG"
@@ -144,8 +145,17 @@ class SellerConfig(_Strict):
 
 class DaemonConfig(_Strict):
     interval_seconds: int = Field(default=60, ge=5, le=86400)
-    max_attempts: int = Field(default=3, ge=1, le=100)
-    max_message_bytes: int = Field(default=25_000_000, ge=10_000)
+    max_attempts: int = Field(default=3, ge=1, le=100)  # attempts at a message whose failure may pass (memory, I/O)
+    max_message_bytes: int = Field(default=limits.MAX_MESSAGE_BYTES, ge=10_000)
+    max_header_bytes: int = Field(default=limits.MAX_HEADER_BYTES, ge=4096, le=16_000_000)
+    max_text_chars: int = Field(default=limits.MAX_TEXT_CHARS, ge=1000, le=900_000)  # spaCy stops at 1,000,000
+    message_seconds: float = Field(default=limits.MESSAGE_SECONDS, gt=0, le=3600)  # the time budget of one message
+    # /healthz and `status`: a mailbox in state error this long, or with a backlog that has not moved this long,
+    # is unhealthy
+    unhealthy_after_seconds: int = Field(default=120, ge=1, le=86400)
+    stalled_after_seconds: int = Field(default=900, ge=10, le=86400)
+    # a configuration or secret file that other users can read: "warn" (log a warning) or "refuse" (exit 2)
+    readable_secrets: Literal["warn", "refuse"] = "warn"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
@@ -181,6 +191,33 @@ class Config(_Strict):
     @property
     def db_url(self) -> str:
         return self.store.resolved_url(self.base_dir)
+
+    def secret_files(self) -> list[Path]:
+        """The configuration file and every file a secret is read from."""
+        refs: list[Path | None] = [Path(self.source) if self.source != "embedded default" else None,
+                                   self.store.password_file]
+        for m in self.mailboxes:
+            if isinstance(m, ImapMailboxConfig):
+                refs.append(m.password_file)
+                if m.oauth2 is not None:
+                    refs += [m.oauth2.client_secret_file, m.oauth2.refresh_token_file]
+        return [self.path(p) for p in refs if p is not None]
+
+    def readable_by_others(self) -> list[str]:
+        """One line for each configuration or secret file that users other than its owner and group can read;
+        raise ConfigError instead when [daemon] readable_secrets = "refuse"."""
+        found = []
+        for path in dict.fromkeys(self.secret_files()):
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                continue  # a missing file is reported where it is read
+            if mode & 0o004:
+                found.append(f"{path} can be read by every user of this host (mode {mode & 0o777:04o}); "
+                             f"run `chmod o-rwx {path}`")
+        if found and self.daemon.readable_secrets == "refuse":
+            raise ConfigError("\n".join(found + ['[daemon] readable_secrets = "refuse": not starting']))
+        return found
 
 
 def embedded_default(cwd: Path | None = None) -> Config:

@@ -25,7 +25,7 @@ import regex
 from daemon import mime
 from daemon.seller import Product, Seller
 from extractors.checklist import is_no_reply
-from extractors.core.errors import RulesError
+from extractors.core.errors import ConfigError, RulesError
 from extractors.core.model import ITEM_IDS, Assessment, Draft, ParsedMessage
 
 TEMPLATE_LANGS = ("en", "zh", "es")
@@ -219,6 +219,11 @@ class Drafter:
         self.env = env
         name, addr = email.utils.parseaddr(identity) if identity else (seller.sender.name, seller.sender.address)
         self.from_name, self.from_addr = header_text(name or seller.sender.name), addr or seller.sender.address
+        try:
+            mime.address(self.from_name, self.from_addr)
+        except ValueError as e:
+            raise ConfigError(f"the drafts' sender {self.from_addr!r} is not a usable address; fix the mailbox's "
+                             "identity or [sender] address in the seller profile") from e
 
     def language_of(self, lang: str) -> str:
         return lang if lang in TEMPLATE_LANGS else "en"
@@ -287,12 +292,12 @@ class Drafter:
 
     @staticmethod
     def _recipient(msg: ParsedMessage) -> str:
-        """Reply-To when usable, else From; never a no-reply address, never a platform's notifier."""
+        """Reply-To when usable, else From (both as the parse stage's strict address parse found them, never from a
+        display name); never a no-reply address, never a platform's notifier."""
         if msg.platform:
             return ""
-        for raw in (msg.reply_to, msg.from_addr):
-            addr = header_text(email.utils.parseaddr(raw or "")[1])
-            if addr.count("@") == 1 and not is_no_reply(addr):
+        for addr in (msg.reply_to, msg.from_addr):
+            if addr and addr == header_text(addr) and addr.count("@") == 1 and not is_no_reply(addr):
                 return addr
         return ""
 

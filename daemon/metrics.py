@@ -47,6 +47,14 @@ class Metrics:
         self._state = Gauge(
             "inquiry_triage_connection_state", "1 for the mailbox's current connection state.", ["mailbox", "state"], registry=reg
         )
+        self._healthy = Gauge(
+            "inquiry_triage_mailbox_healthy", "1 while the mailbox makes progress, 0 when it cannot (see /healthz).",
+            ["mailbox"], registry=reg,
+        )
+        self._backlog = Gauge("inquiry_triage_backlog", "Messages waiting in the mailbox.", ["mailbox"], registry=reg)
+        self._store_up = Gauge("inquiry_triage_store_up", "1 while the store can be written, else 0.", registry=reg)
+        self._store_up.set(1)
+        self.health_source: Callable[[], tuple[bool, str]] | None = None  # the daemon's Health.verdict
         ProcessCollector(registry=reg)
         PlatformCollector(registry=reg)
 
@@ -70,8 +78,21 @@ class Metrics:
             for s in STATES:
                 self._state.labels(mailbox, s).set(1 if s == state else 0)
 
+    def mailbox(self, mailbox: str, *, healthy: bool, backlog: int | None) -> None:
+        """Set whether the mailbox makes progress, and its backlog when known."""
+        self._healthy.labels(mailbox).set(1 if healthy else 0)
+        if backlog is not None:
+            self._backlog.labels(mailbox).set(backlog)
+
+    def store_up(self, up: bool) -> None:
+        """Set whether the store can be written."""
+        self._store_up.set(1 if up else 0)
+
     def health(self) -> tuple[bool, str]:
-        """Tell whether no mailbox has been in state error for longer than unhealthy_after, with a one-line reason."""
+        """The daemon's verdict (health_source) when it gave one; else whether no mailbox has been in state error
+        for longer than unhealthy_after, with a one-line reason."""
+        if self.health_source is not None:
+            return self.health_source()
         now = self._clock()
         with self._lock:
             states = sorted(self._states.items())
@@ -124,6 +145,7 @@ class NullMetrics(Metrics):
     def __init__(self) -> None:
         self._server = None
         self._thread = None
+        self.health_source = None
 
     def message_done(self, mailbox: str, action: str, status: str, seconds: float) -> None:
         """Do nothing."""
@@ -132,6 +154,12 @@ class NullMetrics(Metrics):
         """Do nothing."""
 
     def connection(self, mailbox: str, state: str) -> None:
+        """Do nothing."""
+
+    def mailbox(self, mailbox: str, *, healthy: bool, backlog: int | None) -> None:
+        """Do nothing."""
+
+    def store_up(self, up: bool) -> None:
         """Do nothing."""
 
     def health(self) -> tuple[bool, str]:
@@ -176,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST)
         elif path == "/healthz":
             ok, reason = self.metrics.health()
-            self._send(200 if ok else 503, f"{reason}\n".encode())
+            self._send(200 if ok else 503, f"{reason.rstrip()}\n".encode())
         else:
             self._send(404, b"not found; try /metrics or /healthz\n")
 

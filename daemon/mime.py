@@ -5,7 +5,10 @@ parameters and refolding headers on the way; for a draft that is 0.5 ms (compat3
 largest cost of drafting. A draft has one fixed shape and values that are safe single lines already (see
 drafting.header_text), so it is written directly here, with the stdlib's encoders for every part that needs one:
 RFC 2047 encoded words for non-ASCII display names and subjects (email.utils.formataddr, email.header.Header),
-RFC 2231 for non-ASCII file names, base64 for bodies. The tests parse every draft back with the stdlib parser.
+RFC 2231 for non-ASCII file names, base64 for bodies. An address is written with its domain in IDNA's ASCII
+form; an address whose local part is not ASCII cannot be RFC 2047-encoded, so its header is written in UTF-8 as
+RFC 6532 allows (the display name then a quoted UTF-8 string). The tests parse every draft back with the stdlib
+parser.
 """
 
 from __future__ import annotations
@@ -16,13 +19,26 @@ import secrets
 from collections.abc import Sequence
 from email.header import Header
 
+from daemon.parse.addresses import ascii_domain, clean
+
 CRLF = b"\r\n"
 _WORD_LINE = 76  # RFC 2047: encoded words of at most 75 characters, one per folded line
 
 
 def address(name: str, addr: str) -> str:
-    """`Name <addr>`, the name quoted or RFC 2047-encoded as needed; just the address without a name."""
-    return email.utils.formataddr((name, addr), charset="utf-8") if name else addr
+    """`Name <addr>`, the name quoted or RFC 2047-encoded as needed, the domain in ASCII; just the address without
+    a name. With a UTF-8 local part the value is UTF-8 (RFC 6532). Raise ValueError for what is not an address."""
+    local, _, domain = addr.rpartition("@")
+    host = ascii_domain(domain)
+    if not local or host is None or clean(local) != local or any(c in local for c in ' "<>,;:@\\()[]'):
+        raise ValueError(f"not an address a draft can be written to: {addr!r}")
+    spec = f"{local}@{host}"
+    name = clean(name)
+    if not name:
+        return spec
+    if spec.isascii():
+        return email.utils.formataddr((name, spec), charset="utf-8")
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{spec}>'
 
 
 def unstructured(value: str, header: str) -> str:

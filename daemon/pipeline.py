@@ -10,29 +10,61 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.assess import History, assess, tags_for
+from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
 from daemon.parse.message import parse
+from daemon.parse.screen import screen
 from daemon.store import CustomerUpdate, Store
 from daemon.toolkit import Toolkit
 from extractors.checklist import is_no_reply, merge_thread
-from extractors.core.errors import MessageError, TransientError
-from extractors.core.model import Assessment, Checklist, Draft, Outcome, ParsedMessage, RawMessage
+from extractors.core.errors import MessageError, TransientError, TriageError
+from extractors.core.model import Assessment, Checklist, Draft, MessageKey, Outcome, ParsedMessage, RawMessage
 
 log = logging.getLogger(__name__)
 
 
 NO_HISTORY = History()
+NO_SENDER = "no usable sender address"
+ERROR_CHARS = 1000  # of a technical error kept in the store's error column
 
 
-def analyse(raw: RawMessage, kit: Toolkit, history: History = NO_HISTORY) -> tuple[ParsedMessage, Assessment]:
+def analyse(raw: RawMessage, kit: Toolkit, history: History = NO_HISTORY,
+            limits: Limits = DEFAULT_LIMITS) -> tuple[ParsedMessage, Assessment]:
     """parse -> extract -> assess, with no side effects (used by `explain` and `eval` too)."""
-    parsed = parse(raw, kit.platforms)
+    parsed = parse(raw, kit.platforms, limits)
     return parsed, assess(_checklist(parsed, kit, history), kit.decisions, history)
+
+
+class _Budget:
+    """The per-message time budget, checked between stages: a message over it is quarantined at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    def check(self, stage: str) -> None:
+        spent = time.monotonic() - self.started
+        if spent > self.seconds:
+            raise MessageError(f"it took {spent:.1f} s up to the end of the {stage} stage, over the "
+                               f"{self.seconds:g}-second budget ([daemon] message_seconds)")
+
+
+def _stage(name: str, call: Any, *args: Any) -> Any:
+    """Run one pure stage; an error in it is the message's (the same input fails the same way again), so it becomes
+    MessageError naming the stage, the library's own words kept only in the error column. Memory and I/O errors
+    are not the message's doing: they are raised as they are and the message is tried again."""
+    try:
+        return call(*args)
+    except (TriageError, MemoryError, OSError):
+        raise
+    except Exception as e:  # noqa: BLE001 - any other failure of a pure stage is deterministic
+        raise MessageError(f"the {name} stage failed on it ({type(e).__name__})") from e
 
 
 def _checklist(parsed: ParsedMessage, kit: Toolkit, history: History, thread: list[dict[str, Any]] | None = None) -> Checklist:
@@ -62,14 +94,18 @@ def _skip_reason(parsed: ParsedMessage, kit: Toolkit) -> str:
     return ""
 
 
-def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_bytes: int = 25_000_000) -> Outcome:
+def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limits: Limits = DEFAULT_LIMITS) -> Outcome:
     """Process one fetched message to its end: a recorded outcome (drafted, skipped) or a MessageError.
 
     The store is read once before and written once after: the message's row and its buyer's customer row are
     recorded together, after the draft is saved."""
-    if len(raw.data) > max_bytes:
-        raise MessageError(f"message of {len(raw.data)} bytes is over the {max_bytes}-byte limit")
-    parsed = parse(raw, kit.platforms)
+    budget = _Budget(limits.message_seconds)
+    rejected = screen(raw.data, limits)
+    if rejected:
+        return _skip(raw, store, rejected)
+    parsed = _stage("parse", parse, raw, kit.platforms, limits)
+    if not parsed.from_addr:
+        return _skip(raw, store, NO_SENDER, parsed)
     meta: dict[str, Any] = {"sender": parsed.from_addr, "subject": parsed.subject, "content_hash": parsed.content_hash}
     thread_ids = (*parsed.references, parsed.in_reply_to) if parsed.in_reply_to or parsed.references else ()
     prior = store.prior(raw.key.account, parsed.message_id, parsed.content_hash, parsed.from_addr, thread_ids)
@@ -78,20 +114,26 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
         store.record(outcome, **meta)
         return outcome
     history = _history(prior.customer)
-    checklist = _checklist(parsed, kit, history, prior.thread)
-    assessment = assess(checklist, kit.decisions, history)
+    budget.check("parse")
+    checklist = _stage("extract", _checklist, parsed, kit, history, prior.thread)
+    budget.check("extract")
+    assessment = _stage("assess", assess, checklist, kit.decisions, history)
     skip = _skip_reason(parsed, kit)
+    notes = "; ".join(parsed.notes)
     if skip:
-        outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=skip, assessment=assessment)
+        outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=_joined(skip, notes), assessment=assessment)
     else:
         assert kit.drafter is not None, "the daemon loads its toolkit with drafts"
-        draft = kit.drafter.draft(parsed, assessment, kit.rules_version)
+        draft = _stage("draft", kit.drafter.draft, parsed, assessment, kit.rules_version)
+        budget.check("draft")
         if draft is None:
             reason = dict(assessment.reasons).get("action", "no reply")
-            outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=reason, assessment=assessment)
+            outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=_joined(reason, notes),
+                              assessment=assessment)
         else:
             _deliver_once(raw, parsed, draft, mailbox, store)
-            outcome = Outcome(raw.key, parsed.message_id, "drafted", assessment.action, assessment=assessment, draft=draft)
+            outcome = Outcome(raw.key, parsed.message_id, "drafted", assessment.action, reason=notes,
+                              assessment=assessment, draft=draft)
     tags = tags_for(assessment, kit.decisions) if mailbox.tags_supported else []
     mailbox.tag_later(raw.key, tags)
     customer = None
@@ -105,6 +147,18 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
         "mailbox=%s uid=%s clarity=%d/18 priority=%s tier=%s action=%s status=%s",
         raw.key.account, raw.key.uid, checklist.clarity, assessment.priority, assessment.tier, outcome.action, outcome.status,
     )
+    return outcome
+
+
+def _joined(*reasons: str) -> str:
+    return "; ".join(r for r in reasons if r)
+
+
+def _skip(raw: RawMessage, store: Store, reason: str, parsed: ParsedMessage | None = None) -> Outcome:
+    """Record a message that is not processed as an inquiry (not mail, over a limit, no sender) with its reason."""
+    outcome = Outcome(raw.key, parsed.message_id if parsed else "", "skipped", "none", reason=reason)
+    store.record(outcome, subject=parsed.subject if parsed else "", content_hash=parsed.content_hash if parsed else "")
+    log.info("mailbox=%s uid=%s status=skipped reason=%s", raw.key.account, raw.key.uid, reason)
     return outcome
 
 
@@ -133,36 +187,32 @@ class RunStats:
 
 
 def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: int = 3,
-                max_bytes: int = 25_000_000, stop: threading.Event | None = None,
-                metrics: Metrics = NULL_METRICS) -> RunStats:
-    """Process every new message of one mailbox, oldest first; one bad message never blocks the rest."""
+                limits: Limits = DEFAULT_LIMITS, stop: threading.Event | None = None,
+                metrics: Metrics = NULL_METRICS, progress: Callable[[MessageKey | None], None] | None = None) -> RunStats:
+    """Process every new message of one mailbox, oldest first; one bad message never blocks the rest.
+
+    A message that cannot succeed (MessageError: its input fails the same way each time) is quarantined at the
+    first attempt; any other failure is tried again, up to max_attempts. TransientError (the mailbox or the store
+    is unreachable) ends the pass; nothing of the message is recorded and it is processed again later.
+    `progress` hears the key of each message as it starts and None as it ends."""
     stats = RunStats()
     for raw in mailbox.fetch_new(store.statuses):
         if stop is not None and stop.is_set():
             break
         kit = kit_ref.get()
         started = time.monotonic()
+        if progress is not None:
+            progress(raw.key)
         try:
-            outcome = process(raw, kit, mailbox, store, max_bytes)
+            outcome = process(raw, kit, mailbox, store, limits)
         except TransientError:
             raise
-        except Exception as e:  # one bad message: record, retry a bounded number of times, then quarantine
-            error = f"{type(e).__name__}: {e}"
-            attempts = store.record_failure(raw.key, error)
-            metrics.error(raw.key.account, type(e).__name__)
-            if attempts >= max_attempts or isinstance(e, MessageError):
-                outcome = Outcome(raw.key, "", "quarantined", "none", reason="could not be processed", error=error)
-                tags = [QUARANTINE_TAG] if mailbox.tags_supported else []
-                mailbox.tag_later(raw.key, tags)
-                store.record(outcome, tags=tags)
-                mailbox.finished(raw.key, "quarantined")
-                log.warning("mailbox=%s uid=%s quarantined after %d attempts: %s", raw.key.account, raw.key.uid, attempts, error)
-                stats.quarantined += 1
-            else:
-                mailbox.finished(raw.key, "failed")
-                log.warning("mailbox=%s uid=%s failed (attempt %d of %d): %s", raw.key.account, raw.key.uid, attempts, max_attempts, error)
-                stats.failed += 1
+        except Exception as e:  # one bad message: record; quarantine now or after max_attempts
+            _failed(raw, e, mailbox, store, max_attempts, metrics, stats)
             continue
+        finally:
+            if progress is not None:
+                progress(None)
         mailbox.finished(raw.key, outcome.status)
         stats.processed += 1
         stats.outcomes.append(outcome)
@@ -173,6 +223,31 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
             stats.skipped += 1
         log.debug("mailbox=%s uid=%s took %.1f ms", raw.key.account, raw.key.uid, (time.monotonic() - started) * 1000)
     return stats
+
+
+def _failed(raw: RawMessage, e: Exception, mailbox: Mailbox, store: Store, max_attempts: int, metrics: Metrics,
+            stats: RunStats) -> None:
+    """Record a failed attempt; quarantine the message when it cannot succeed or has used up its attempts. The
+    reason is the product's own words; the error column keeps the technical cause."""
+    cause = e.__cause__ if isinstance(e, MessageError) and e.__cause__ is not None else e
+    error = f"{type(cause).__name__}: {cause}"[:ERROR_CHARS]
+    attempts = store.record_failure(raw.key, error)
+    metrics.error(raw.key.account, type(e).__name__)
+    if isinstance(e, MessageError) or attempts >= max_attempts:
+        why = str(e) if isinstance(e, MessageError) else f"it failed {attempts} times ({type(e).__name__})"
+        outcome = Outcome(raw.key, "", "quarantined", "none", reason=f"could not be processed: {why}", error=error)
+        tags = [QUARANTINE_TAG] if mailbox.tags_supported else []
+        mailbox.tag_later(raw.key, tags)
+        store.record(outcome, tags=tags)
+        mailbox.finished(raw.key, "quarantined")
+        log.warning("mailbox=%s uid=%s quarantined at attempt %d: %s", raw.key.account, raw.key.uid, attempts,
+                    outcome.reason)
+        stats.quarantined += 1
+    else:
+        mailbox.finished(raw.key, "failed")
+        log.warning("mailbox=%s uid=%s failed (attempt %d of %d): %s", raw.key.account, raw.key.uid, attempts,
+                    max_attempts, error)
+        stats.failed += 1
 
 
 class KitRef:

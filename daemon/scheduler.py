@@ -1,5 +1,9 @@
 """The daemon: one long-running APScheduler job per mailbox (pass, then IDLE or sleep, reconnecting with
-exponential backoff and jitter), a watch job for rules changes, signal handling, reload on SIGHUP."""
+exponential backoff and jitter), a watch job for rules changes, signal handling, reload on SIGHUP.
+
+A mailbox's job never ends before the daemon stops: every failure (the mailbox, the store, a bug) is caught,
+reported to the mailbox's health (in memory; never a write that could fail in its turn) and followed by a wait
+and a new attempt. The main thread writes the health to the store whenever the store answers."""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from daemon.health import Health
+from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.mailboxes.base import Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
 from daemon.pipeline import KitRef, RunStats, run_mailbox
@@ -47,8 +52,8 @@ class Daemon:
     """Runs every mailbox on its own interval job; one mailbox down never stops the others."""
 
     def __init__(self, mailboxes: list[Mailbox], store: Store, kit: KitRef, reload: Callable[[], Toolkit],
-                 interval: int = 60, max_attempts: int = 3, max_bytes: int = 25_000_000,
-                 watch: tuple[Path, ...] = (), metrics: Metrics = NULL_METRICS):
+                 interval: int = 60, max_attempts: int = 3, limits: Limits = DEFAULT_LIMITS,
+                 watch: tuple[Path, ...] = (), metrics: Metrics = NULL_METRICS, health: Health | None = None):
         self.mailboxes = mailboxes
         self.metrics = metrics
         self.store = store
@@ -56,36 +61,54 @@ class Daemon:
         self.reload_kit = reload
         self.interval = interval
         self.max_attempts = max_attempts
-        self.max_bytes = max_bytes
+        self.limits = limits
         self.stop = threading.Event()
         self._signals = 0
         self.watch = watch
         self._fingerprint = fingerprint(watch)
         self._reload_lock = threading.Lock()
+        self.health = health or Health([m.name for m in mailboxes], busy_after=max(60.0, 2 * limits.message_seconds))
+        self.health._metrics = metrics if metrics is not NULL_METRICS else None
+        metrics.health_source = self.health.verdict
+        for mailbox in mailboxes:
+            mailbox.backlog_listener = self._backlog_listener(mailbox.name)
 
-    def _state(self, name: str, state: str, **kwargs: Any) -> None:
-        """Record a mailbox's state in the store (for `status`) and in the metrics."""
-        self.store.set_mailbox_state(name, state, **kwargs)
-        self.metrics.connection(name, state if state in ("ok", "connecting", "error") else "error")
+    def _backlog_listener(self, name: str) -> Callable[[int], None]:
+        return lambda waiting: self.health.backlog(name, waiting)
+
+    def _pass(self, mailbox: Mailbox) -> RunStats:
+        """One pass over an open mailbox; the health hears each message start and end."""
+        stats = run_mailbox(mailbox, self.kit, self.store, self.max_attempts, self.limits, self.stop, self.metrics,
+                            progress=lambda key: self.health.busy(mailbox.name, key))
+        self.health.ok(mailbox.name, backlog=0 if not self.stop.is_set() else None, polled=True)
+        return stats
+
+    def _failed(self, mailbox: Mailbox, e: BaseException) -> None:
+        """Report a failure of a mailbox's pass (logged, in the health) and close its connection; never raises."""
+        try:
+            if isinstance(e, TriageError):
+                log.error("mailbox=%s unavailable: %s", mailbox.name, e)
+                self.health.error(mailbox.name, str(e), polled=True)
+            else:
+                log.error("mailbox=%s unexpected error", mailbox.name, exc_info=e)
+                self.health.error(mailbox.name, f"unexpected error ({type(e).__name__}); see the log", polled=True)
+        except Exception:  # noqa: BLE001 - reporting must never end the job
+            log.exception("mailbox=%s reporting a failure failed", mailbox.name)
+        self._close(mailbox)
 
     def poll(self, mailbox: Mailbox) -> RunStats | None:
         """One pass over a mailbox; errors are logged and recorded, never raised into the scheduler."""
         self.reload_if_changed()
         try:
-            self._state(mailbox.name, "connecting")
+            self.health.connecting(mailbox.name)
             mailbox.open()
-            stats = run_mailbox(mailbox, self.kit, self.store, self.max_attempts, self.max_bytes, self.stop, self.metrics)
-            self._state(mailbox.name, "ok", polled=True, backlog=0)
-            return stats
-        except TriageError as e:
-            log.error("mailbox=%s unavailable: %s", mailbox.name, e)
-            self._state(mailbox.name, "error", error=str(e), polled=True)
+            return self._pass(mailbox)
+        except Exception as e:  # noqa: BLE001 - every failure is reported, none ends the caller
+            self._failed(mailbox, e)
             return None
         finally:
-            try:
-                mailbox.close()
-            except Exception as e:  # closing a broken connection must not hide the real error
-                log.debug("mailbox=%s close failed: %s", mailbox.name, e)
+            self._close(mailbox)
+            self.health.flush(self.store, force=True)
 
     def run_once(self) -> list[RunStats | None]:
         return [self.poll(m) for m in self.mailboxes]
@@ -123,19 +146,19 @@ class Daemon:
             log.debug("mailbox=%s close failed: %s", mailbox.name, e)
 
     def _connect(self, mailbox: Mailbox) -> bool:
-        """Open one mailbox, recording the state; False (and the error recorded) when it fails."""
-        self._state(mailbox.name, "connecting")
+        """Open one mailbox, reporting the state; False (and the error reported) when it fails."""
+        self.health.connecting(mailbox.name)
         try:
             mailbox.open()
-        except TriageError as e:
-            log.error("mailbox=%s unavailable: %s", mailbox.name, e)
-            self._state(mailbox.name, "error", error=str(e))
-            self._close(mailbox)
+        except Exception as e:  # noqa: BLE001 - reported; the job tries again
+            self._failed(mailbox, e)
             return False
+        self.health.ok(mailbox.name)
         return True
 
     def watch_mailbox(self, mailbox: Mailbox, connected: bool = False) -> None:
-        """The long-running job of one mailbox: pass, wait (IDLE or interval), again; reconnect with backoff."""
+        """The long-running job of one mailbox: pass, wait (IDLE or interval), again; after any failure (the
+        mailbox, the store, a bug) wait with backoff and start over on a new connection. Ends only on stop."""
         backoff = Backoff()
         while not self.stop.is_set():
             try:
@@ -144,8 +167,7 @@ class Daemon:
                         self.stop.wait(backoff.next())
                         continue
                     connected = True
-                stats = run_mailbox(mailbox, self.kit, self.store, self.max_attempts, self.max_bytes, self.stop, self.metrics)
-                self._state(mailbox.name, "ok", polled=True, backlog=0)
+                stats = self._pass(mailbox)
                 backoff.reset()
                 if self.stop.is_set():
                     break
@@ -153,16 +175,8 @@ class Daemon:
                     self.stop.wait(min(self.interval, RETRY_SECONDS))
                 else:
                     mailbox.wait(self.interval, self.stop)
-            except TriageError as e:
-                log.error("mailbox=%s unavailable: %s", mailbox.name, e)
-                self._state(mailbox.name, "error", error=str(e), polled=True)
-                self._close(mailbox)
-                connected = False
-                self.stop.wait(backoff.next())
-            except Exception as e:  # a bug must not end the job: log it and start over on a new connection
-                log.exception("mailbox=%s unexpected error", mailbox.name)
-                self._state(mailbox.name, "error", error=f"{type(e).__name__}: {e}", polled=True)
-                self._close(mailbox)
+            except Exception as e:  # noqa: BLE001 - nothing ends the job but stop
+                self._failed(mailbox, e)
                 connected = False
                 self.stop.wait(backoff.next())
         self._close(mailbox)
@@ -190,9 +204,10 @@ class Daemon:
         scheduler.start()
         try:
             while not self.stop.wait(1.0):
-                pass
+                self.health.flush(self.store)
         finally:
             scheduler.shutdown(wait=True)
+            self.health.flush(self.store, force=True)
             log.info("Stopped")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from daemon import config
 from daemon.demo import sample_files
+from daemon.limits import Limits
 from daemon.mailboxes.maildir import MaildirMailbox
 from daemon.pipeline import KitRef, process, run_mailbox
 from daemon.store import Store
@@ -78,16 +79,18 @@ def _analysed(raw, kit):  # noqa: ANN001, ANN202
     return analyse(raw, kit.get())
 
 
-def test_oversized_message_is_quarantined_and_the_next_one_processed(box: MaildirMailbox, db: Store, kit: KitRef) -> None:
+def test_oversized_message_is_skipped_with_the_limit_named_and_the_next_one_processed(box: MaildirMailbox, db: Store, kit: KitRef) -> None:
     _put(box, "1.big", b"From: a@b.example\nSubject: big\n\n" + b"x" * 20_000)
     shutil.copyfile(GOOD, box.path / "new" / "2.good")
     (box.path / "new" / "1.big").touch()
     box.open()
-    stats = run_mailbox(box, kit, db, max_bytes=10_000)
-    assert (stats.quarantined, stats.drafted, db.counts("m").get("quarantined")) == (1, 1, 1)
+    stats = run_mailbox(box, kit, db, limits=Limits(max_message_bytes=10_000))
+    reasons = [r["reason"] for r in db.messages("m") if r["status"] == "skipped"]
+    assert (stats.skipped, stats.drafted, reasons) == (1, 1, [
+        "message of 20,032 bytes is over the 10,000-byte limit ([daemon] max_message_bytes)"])
 
 
-def test_failing_message_is_retried_then_quarantined(box: MaildirMailbox, db: Store, kit: KitRef, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_message_that_cannot_succeed_is_quarantined_at_the_first_attempt(box: MaildirMailbox, db: Store, kit: KitRef, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copyfile(GOOD, box.path / "new" / "1.good")
     import daemon.pipeline as pipeline
 
@@ -96,8 +99,25 @@ def test_failing_message_is_retried_then_quarantined(box: MaildirMailbox, db: St
 
     monkeypatch.setattr(pipeline, "assess", boom)
     box.open()
+    stats = run_mailbox(box, kit, db, max_attempts=3)
+    (row,) = db.messages("m")
+    assert (stats.failed, stats.quarantined, row["attempts"]) == (0, 1, 1)
+    assert (row["reason"], row["error"]) == ("could not be processed: the assess stage failed on it (ValueError)",
+                                             "ValueError: template exploded")
+
+
+def test_a_failure_that_may_pass_is_retried_then_quarantined(box: MaildirMailbox, db: Store, kit: KitRef, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copyfile(GOOD, box.path / "new" / "1.good")
+    import daemon.pipeline as pipeline
+
+    def short_of_memory(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise MemoryError()
+
+    monkeypatch.setattr(pipeline, "assess", short_of_memory)
+    box.open()
     results = [run_mailbox(box, kit, db, max_attempts=3) for _ in range(3)]
     assert ([r.failed for r in results], [r.quarantined for r in results], db.counts("m").get("quarantined")) == ([1, 1, 0], [0, 0, 1], 1)
+    assert db.messages("m")[0]["reason"] == "could not be processed: it failed 3 times (MemoryError)"
 
 
 @pytest.mark.parametrize(("name", "data", "reason"), [("own", OWN, "from our own domain"), ("noreply", NOREPLY, "no-reply sender")])

@@ -29,6 +29,12 @@ class Mailbox(abc.ABC):
         """Disconnect and forget cached state."""
 
     notes_attempts = False  # True: the mailbox notes in the store which messages it handed over (per batch)
+    backlog_listener: Callable[[int], None] | None = None  # hears how many messages wait, during a pass
+
+    def report_backlog(self, waiting: int) -> None:
+        """Tell the listener (the daemon's health) how many messages wait to be processed."""
+        if self.backlog_listener is not None:
+            self.backlog_listener(waiting)
 
     @abc.abstractmethod
     def fetch_new(self, statuses: Statuses, limit: int | None = None) -> Iterator[RawMessage]:

@@ -210,8 +210,7 @@ class ImapMailbox(Mailbox):
         return out
 
     def _backlog(self, pending: int) -> None:
-        if self.store is not None:
-            self.store.set_mailbox_state(self.name, "ok", backlog=pending)
+        self.report_backlog(pending)
 
     # -- drafts -----------------------------------------------------------------------------------------------
     def find_draft(self, message_id: str) -> bool:

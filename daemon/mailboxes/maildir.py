@@ -108,6 +108,7 @@ class MaildirMailbox(Mailbox):
         that is not done had an earlier attempt, which may have saved its draft."""
         listing = [(self._key(file_name), path) for _mtime, file_name, path in self._listing()]
         stored = statuses([key for key, _path in listing])
+        self.report_backlog(len({key for key, _path in listing if stored.get(key) not in DONE}))
         seen: set[int] = set()
         for key, path in listing:
             if limit is not None and len(seen) >= limit:

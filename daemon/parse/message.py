@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
+import email.parser
 import email.policy
-import email.utils
 import hashlib
 import logging
-from email.header import decode_header, make_header
 from typing import Any
 
 import mailparser
 import regex
 
+from daemon.limits import DEFAULT_LIMITS, MAX_SUBJECT_CHARS, Limits, cut_text
 from daemon.parse import (
     charset,  # noqa: F401  (installs the charset aliases)
     htmltext,
 )
+from daemon.parse.addresses import clean, first_mailbox, mailboxes
 from daemon.parse.language import detect
 from daemon.parse.platforms import Platforms
 from daemon.parse.quotes import split_reply
+from daemon.parse.screen import header_size
+from extractors.core.errors import MessageError
 from extractors.core.model import Attachment, ParsedMessage, RawMessage
 
 log = logging.getLogger(__name__)
@@ -30,32 +32,29 @@ SIGNAL_HEADERS = (
     "x-auto-response-suppress", "return-path", "content-type", "x-mailer", "x-priority",
     "x-failed-recipients", "x-ms-exchange-generated-message-source",
 )
+HTML_PER_TEXT = 4  # characters of HTML read for each character of text extraction may get
 _URL = regex.compile(r"https?://[^\s<>\"')\]]{1,500}", regex.I)
 
 
-def _addr_list(value: Any) -> list[tuple[str, str]]:
-    out = []
-    for item in value or []:
-        if isinstance(item, (list, tuple)) and len(item) == 2:
-            out.append((str(item[0] or ""), str(item[1] or "")))
-    return out
+ADDRESS_HEADERS = ("from", "reply-to", "to", "cc")
+_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
-def _stdlib_from(data: bytes) -> tuple[str, str]:
-    """The sender from the stdlib parser, decoding a header whose whole `Name <addr>` is one encoded word."""
-    msg = email.message_from_bytes(data, policy=email.policy.compat32)
-    raw = msg.get("From", "")
-    try:
-        decoded = str(make_header(decode_header(str(raw))))
-    except (UnicodeError, LookupError, ValueError):
-        decoded = str(raw)
-    name, addr = email.utils.parseaddr(decoded)
-    return name, addr
+def address_headers(data: bytes) -> dict[str, str]:
+    """The address headers as written (encoded words undecoded, raw UTF-8 read as UTF-8 per RFC 6532), the
+    first of each name; read from the header section only."""
+    head = _HEADERS.parsebytes(data[: header_size(data)])
+    found: dict[str, str] = {}
+    for name, value in head.raw_items():
+        key = name.lower()
+        if key in ADDRESS_HEADERS and key not in found and isinstance(value, str):
+            found[key] = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return found
 
 
 def _clean_header(value: str) -> str:
     """Header text fit for display and for reuse in a draft: no CR/LF, no control characters."""
-    return regex.sub(r"[\x00-\x1f\x7f]+", " ", value or "").strip()
+    return clean(value)
 
 
 def _message_ids(value: str) -> tuple[str, ...]:
@@ -72,28 +71,49 @@ def _iso2022(text: str) -> str:
         return text
 
 
+def _cut_markup(html: str, limit: int) -> str:
+    """HTML of more text than extraction reads cut before the tag at or before limit characters."""
+    if len(html) <= limit:
+        return html
+    at = html.rfind("<", 0, limit)
+    return html[: at if at > 0 else limit]
+
+
 def _date(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         return value
     return None
 
 
-def parse(raw: RawMessage, platforms: Platforms | None = None) -> ParsedMessage:
-    """Decode one message. Never raises on odd input: what cannot be read is left empty."""
-    mail = mailparser.parse_from_bytes(raw.data)
+def parse(raw: RawMessage, platforms: Platforms | None = None, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
+    """Decode one message. Never raises on odd input (what cannot be read is left empty) except MessageError for
+    a MIME structure nested too deeply to read. Addresses come from a strict parse of the address headers: a
+    message without a usable From address has from_addr ''. Text over the limit is cut, and the cut noted."""
+    try:
+        mail = mailparser.parse_from_bytes(raw.data)
+        plain = _iso2022("\n".join(t for t in (mail.text_plain or []) if t))
+        html = _iso2022("\n".join(t for t in (mail.text_html or []) if t))
+    except RecursionError as e:
+        raise MessageError("its MIME parts are nested too deeply to read") from e
+    notes: list[str] = []
     headers = {k.lower(): _clean_header(str(v)) for k, v in (mail.headers or {}).items()}
-    senders = _addr_list(mail.from_)
-    from_name, from_addr = senders[0] if senders else ("", "")
-    if not from_addr or "@" not in from_addr:
-        from_name, from_addr = _stdlib_from(raw.data)
-    reply_to = _addr_list(getattr(mail, "reply_to", None) or [])
-    plain = _iso2022("\n".join(t for t in (mail.text_plain or []) if t))
-    html = _iso2022("\n".join(t for t in (mail.text_html or []) if t))
+    fields = address_headers(raw.data)
+    from_name, from_addr = first_mailbox(fields.get("from", ""))
+    reply_to = first_mailbox(fields.get("reply-to", ""))[1]
     html_only = not plain.strip() and bool(html.strip())
+    if html_only:
+        html = _cut_markup(html, limits.max_text_chars * HTML_PER_TEXT)
     body = plain if plain.strip() else htmltext.to_text(html)
-    links = tuple(dict.fromkeys(_URL.findall(plain) + htmltext.links(html)))
+    if len(body) > limits.max_text_chars:
+        cut = cut_text(body, limits.max_text_chars)
+        notes.append(f"text cut at {len(cut):,} of {len(body):,} characters ([daemon] max_text_chars)")
+        body = cut
+    links = tuple(dict.fromkeys(_URL.findall(plain[: limits.max_text_chars]) + htmltext.links(html)))
     subject = _clean_header(mail.subject or "")
-    new, signature, quoted = split_reply(body, from_addr.rpartition("@")[2].lower())
+    if len(subject) > MAX_SUBJECT_CHARS:
+        notes.append(f"subject cut at {MAX_SUBJECT_CHARS:,} of {len(subject):,} characters")
+        subject = cut_text(subject, MAX_SUBJECT_CHARS)
+    new, signature, quoted = split_reply(body, from_addr.rpartition("@")[2])
     platform, form = "", ""
     if platforms is not None:
         found = platforms.match(from_addr, subject, new)
@@ -115,11 +135,11 @@ def parse(raw: RawMessage, platforms: Platforms | None = None) -> ParsedMessage:
         key=raw.key,
         message_id=_message_ids(headers.get("message-id", ""))[:1][0] if _message_ids(headers.get("message-id", "")) else "",
         subject=subject,
-        from_name=_clean_header(from_name),
-        from_addr=_clean_header(from_addr).lower(),
-        reply_to=_clean_header(reply_to[0][1]).lower() if reply_to else "",
-        to=tuple(_clean_header(a) for _, a in _addr_list(mail.to)),
-        cc=tuple(_clean_header(a) for _, a in _addr_list(getattr(mail, "cc", None) or [])),
+        from_name=from_name,
+        from_addr=from_addr,
+        reply_to=reply_to,
+        to=tuple(a for _, a in mailboxes(fields.get("to", ""))),
+        cc=tuple(a for _, a in mailboxes(fields.get("cc", ""))),
         date=_date(mail.date),
         in_reply_to=(_message_ids(headers.get("in-reply-to", "")) or ("",))[0],
         references=_message_ids(headers.get("references", "")),
@@ -136,4 +156,5 @@ def parse(raw: RawMessage, platforms: Platforms | None = None) -> ParsedMessage:
         form=form,
         links=links,
         content_hash=digest,
+        notes=tuple(notes),
     )

@@ -13,13 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from daemon.store.schema import SCHEMA_HEAD
 from extractors.core.errors import ConfigError, TransientError
 
 log = logging.getLogger(__name__)
+
+UNREACHABLE = (OperationalError, InterfaceError)  # the database is down, refuses, or lost the connection
 
 
 def migrations_config(url: str, connection: Connection | None = None) -> Any:
@@ -57,11 +59,21 @@ class Database:
         try:
             with self._sessions.begin() as session:
                 yield session
-        except OperationalError as e:
+        except UNREACHABLE as e:
+            raise self._unreachable(e) from e
+        except DBAPIError as e:
+            if not e.connection_invalidated:
+                raise
             raise self._unreachable(e) from e
 
-    def _unreachable(self, e: OperationalError) -> TransientError:
+    def _unreachable(self, e: DBAPIError) -> TransientError:
         reason = str(e.orig or e).strip().splitlines()[0] if str(e.orig or e).strip() else type(e).__name__
+        if self.engine.dialect.name == "sqlite":
+            if "full" in reason:
+                return TransientError(f"database {self.url_for_display} cannot be written: {reason}; free space on "
+                                      "its disk (nothing is lost: work resumes when writes succeed again)")
+            return TransientError(f"database {self.url_for_display} cannot be used: {reason}; check the file, its "
+                                  "folder's permissions and free space")
         return TransientError(
             f"database unreachable at {self.url_for_display}: {reason}; is the server running? "
             "Check the database URL in the configuration and that the server accepts connections."
@@ -120,7 +132,11 @@ class Database:
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as e:
+        except UNREACHABLE as e:
+            raise self._unreachable(e) from e
+        except DBAPIError as e:
+            if not e.connection_invalidated:
+                raise
             raise self._unreachable(e) from e
 
     @contextmanager
@@ -139,7 +155,7 @@ class Database:
                 finally:
                     if raw is not None:
                         raw.execute("PRAGMA synchronous=NORMAL")
-        except OperationalError as e:
+        except UNREACHABLE as e:
             raise self._unreachable(e) from e
 
     def dispose(self) -> None:
@@ -148,10 +164,13 @@ class Database:
 
 
 def _engine_args(url: str) -> dict[str, Any]:
-    """Return driver options: SQLite waits for a busy database instead of failing at once."""
+    """Return driver options: SQLite waits for a busy database instead of failing at once; a PostgreSQL connection
+    gives up connecting after 10 s and notices a dead peer within about a minute (keepalives, TCP user timeout),
+    so that an outage is an error to wait out and never a job that hangs."""
     if sa.make_url(url).get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": 30}}
-    return {}
+    return {"connect_args": {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                             "keepalives_count": 3, "tcp_user_timeout": 60_000}}
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

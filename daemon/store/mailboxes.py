@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,15 +54,17 @@ class MailboxBook(Database):
             c.execute(statement)
 
     def set_mailbox_state(
-        self, account: str, state: str, *, error: str = "", backlog: int | None = None, polled: bool = False
+        self, account: str, state: str, *, error: str = "", backlog: int | None = None, polled: bool = False,
+        polled_at: dt.datetime | None = None,
     ) -> None:
-        """Record the state of one mailbox; backlog and last poll change only when given."""
+        """Record the state of one mailbox; backlog and last poll (now with `polled`, or `polled_at`) change only
+        when given."""
         now = utcnow()
         values: dict[str, Any] = {"state": state, "last_error": error, "updated_at": now}
         if backlog is not None:
             values["backlog"] = backlog
-        if polled:
-            values["last_poll"] = now
+        if polled or polled_at is not None:
+            values["last_poll"] = polled_at or now
         insert = self._insert(MailboxState).values(account=account, **{"backlog": 0, **values})
         statement = insert.on_conflict_do_update(index_elements=["account"], set_=values)
         with self._tx() as s:

@@ -101,6 +101,7 @@ class ParsedMessage:
     form: str = ""  # "Field: value" lines of a platform notification's form
     links: tuple[str, ...] = ()
     content_hash: str = ""
+    notes: tuple[str, ...] = ()  # what the parse stage cut or left out, and why (e.g. text over the limit)
 
     def header(self, name: str) -> str:
         name = name.lower()

@@ -1,0 +1,223 @@
+"""Each mailbox's health, kept in memory and written to the store when it can be: the state, the last error and
+since when, the backlog and whether it moves. A mailbox that cannot make progress (mailbox or store unreachable,
+a backlog that does not move, a message that does not end) is unhealthy; /healthz, the metrics and `status` say so.
+
+Nothing here raises into a mailbox's job: when the store cannot be written, the state stays in memory and is
+written (with the outage's start and end) once the store answers again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from extractors.core.model import MessageKey
+
+if TYPE_CHECKING:
+    from daemon.metrics import Metrics
+    from daemon.store import Store
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 60.0  # the states are written at least this often, so `status` can tell a stale row
+
+
+def _utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _hms(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+@dataclass
+class _Box:
+    state: str = "connecting"  # connecting | ok | error | stalled (as written to the store)
+    error: str = ""  # the last error, as it was said
+    failing_since: float | None = None  # monotonic; None while the mailbox makes progress
+    failing_wall: dt.datetime | None = None
+    last_error_note: str = ""  # the last error with its time span, for the store and `status`
+    backlog: int | None = None
+    last_progress: float = field(default_factory=time.monotonic)  # a message ended, or nothing was waiting
+    busy: tuple[MessageKey, float] | None = None  # the message being processed and since when
+    polled: dt.datetime | None = None
+    dirty: bool = True
+
+
+class Health:
+    """The health of every mailbox of the daemon and of its store; thread-safe, never raising."""
+
+    def __init__(self, names: list[str], *, unhealthy_after: float = 120, stalled_after: float = 900,
+                 busy_after: float = 60, metrics: Metrics | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], dt.datetime] = _utc) -> None:
+        self.unhealthy_after, self.stalled_after, self.busy_after = unhealthy_after, stalled_after, busy_after
+        self._clock, self._wall = clock, wall
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._boxes = {name: _Box(last_progress=clock()) for name in names}
+        self._store_down: tuple[float, dt.datetime, str] | None = None
+        self._written = 0.0
+
+    # -- what the mailbox jobs report -------------------------------------------------------------------------
+    def connecting(self, name: str) -> None:
+        self._update(name, state="connecting")
+
+    def ok(self, name: str, *, backlog: int | None = None, polled: bool = False) -> None:
+        """The mailbox is connected and (polled) a pass over it ended; it makes progress again."""
+        with self._lock:
+            box = self._boxes.setdefault(name, _Box(last_progress=self._clock()))
+            if box.failing_since is not None:
+                assert box.failing_wall is not None
+                now = self._wall()
+                seconds = (now - box.failing_wall).total_seconds()
+                box.last_error_note = f"{_hms(box.failing_wall)} to {_hms(now)} ({seconds:.0f} s): {box.error}"
+                log.info("mailbox=%s works again after %.0f s", name, seconds)
+                box.failing_since = box.failing_wall = None
+            box.state = "ok"
+            if backlog is not None:
+                box.backlog = backlog
+                if backlog == 0:
+                    box.last_progress = self._clock()
+            if polled:
+                box.polled = self._wall()
+            box.dirty = True
+        self._publish(name)
+
+    def error(self, name: str, error: str, *, polled: bool = False) -> None:
+        """The mailbox or the store failed; the mailbox cannot make progress until ok() is heard."""
+        with self._lock:
+            box = self._boxes.setdefault(name, _Box(last_progress=self._clock()))
+            if box.failing_since is None:
+                box.failing_since, box.failing_wall = self._clock(), self._wall()
+            box.state, box.error, box.busy = "error", error, None
+            assert box.failing_wall is not None
+            box.last_error_note = f"since {_hms(box.failing_wall)}: {error}"
+            if polled:
+                box.polled = self._wall()
+            box.dirty = True
+        self._publish(name)
+
+    def backlog(self, name: str, waiting: int) -> None:
+        """How many messages wait in the mailbox (reported during a pass)."""
+        self._update(name, backlog=waiting)
+
+    def busy(self, name: str, key: MessageKey | None) -> None:
+        """A message started (its key) or ended (None): an ended message is progress."""
+        with self._lock:
+            box = self._boxes.setdefault(name, _Box(last_progress=self._clock()))
+            now = self._clock()
+            if key is None:
+                box.busy = None
+                box.last_progress = now
+            else:
+                box.busy = (key, now)
+
+    def _update(self, name: str, **values: Any) -> None:
+        with self._lock:
+            box = self._boxes.setdefault(name, _Box(last_progress=self._clock()))
+            for k, v in values.items():
+                setattr(box, k, v)
+            box.dirty = True
+        self._publish(name)
+
+    # -- the verdict --------------------------------------------------------------------------------------------
+    def problems(self) -> dict[str, str]:
+        """Why each unhealthy mailbox is unhealthy (one line each); empty when all are healthy."""
+        now = self._clock()
+        found: dict[str, str] = {}
+        with self._lock:
+            store = self._store_down
+            for name, box in sorted(self._boxes.items()):
+                if box.failing_since is not None and now - box.failing_since > self.unhealthy_after:
+                    found[name] = f"no progress for {now - box.failing_since:.0f} s: {box.error}"
+                elif box.busy is not None and now - box.busy[1] > self.busy_after:
+                    found[name] = f"message uid {box.busy[0].uid} in progress for {now - box.busy[1]:.0f} s"
+                elif box.backlog and now - box.last_progress > self.stalled_after:
+                    found[name] = f"backlog of {box.backlog} not moving for {now - box.last_progress:.0f} s"
+                elif store is not None and now - store[0] > self.unhealthy_after:
+                    found[name] = f"store unreachable for {now - store[0]:.0f} s: {store[2]}"
+        return found
+
+    def verdict(self) -> tuple[bool, str]:
+        """(healthy, one line per mailbox) for /healthz."""
+        problems = self.problems()
+        with self._lock:
+            names = sorted(self._boxes)
+        lines = [f"mailbox {n}: {'unhealthy: ' + problems[n] if n in problems else self._boxes[n].state}" for n in names]
+        if problems:
+            return False, "unhealthy\n" + "\n".join(lines)
+        return True, "ok\n" + "\n".join(lines)
+
+    def _publish(self, name: str) -> None:
+        if self._metrics is None:
+            return
+        with self._lock:
+            box = self._boxes[name]
+            state, backlog = box.state, box.backlog
+        self._metrics.connection(name, state if state in ("ok", "connecting", "error") else "error")
+        self._metrics.mailbox(name, healthy=name not in self.problems(), backlog=backlog)
+
+    # -- writing it to the store ------------------------------------------------------------------------------
+    def flush(self, store: Store, force: bool = False) -> None:
+        """Write the changed states (all of them every HEARTBEAT_SECONDS, or with force) to the store; when the
+        store cannot be written, remember since when and try again at the next flush. Never raises."""
+        if not self._flushing.acquire(blocking=False):
+            return  # another thread is writing them now
+        try:
+            now = self._clock()
+            force = force or now - self._written > HEARTBEAT_SECONDS
+            problems = self.problems()
+            with self._lock:
+                rows = [(name, self._row(name, box, problems.get(name))) for name, box in self._boxes.items()
+                        if box.dirty or force or name in problems]
+                for name, _ in rows:
+                    self._boxes[name].dirty = False
+            try:
+                for name, row in rows:
+                    store.set_mailbox_state(name, row["state"], error=row["error"], backlog=row["backlog"],
+                                            polled_at=row["polled"])
+            except Exception as e:  # noqa: BLE001 - the store's health is reported, never raised into a job
+                self._store_failed(e)
+                with self._lock:
+                    for name, _ in rows:
+                        self._boxes[name].dirty = True
+                return
+            self._written = now
+            self._store_back()
+        finally:
+            self._flushing.release()
+        for name in list(self._boxes):
+            self._publish(name)
+
+    def _row(self, name: str, box: _Box, problem: str | None) -> dict[str, Any]:
+        state = box.state
+        if problem and state == "ok":
+            state = "stalled"
+        error = box.last_error_note
+        if problem and state == "stalled":
+            error = f"since {_hms(self._wall())}: {problem}"
+        return {"state": state, "error": error, "backlog": box.backlog, "polled": box.polled}
+
+    def _store_failed(self, e: Exception) -> None:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        with self._lock:
+            if self._store_down is None:
+                self._store_down = (self._clock(), self._wall(), reason)
+                log.error("Mailbox states cannot be written to the store; keeping them in memory: %s", reason)
+            else:
+                self._store_down = (self._store_down[0], self._store_down[1], reason)
+        if self._metrics is not None:
+            self._metrics.store_up(False)
+
+    def _store_back(self) -> None:
+        with self._lock:
+            down, self._store_down = self._store_down, None
+        if down is not None:
+            log.info("Store reachable again after %.0f s (unreachable since %s)", self._clock() - down[0], _hms(down[1]))
+        if self._metrics is not None:
+            self._metrics.store_up(True)
