@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 60.0  # the states are written at least this often, so `status` can tell a stale row
+HEARTBEAT_SECONDS = 10.0  # the states are written at least this often: a store that fails is noticed while idle
+# too, and `status` can tell a row no daemon writes any more
 
 
 def _utc() -> dt.datetime:
@@ -66,6 +67,12 @@ class Health:
     # -- what the mailbox jobs report -------------------------------------------------------------------------
     def connecting(self, name: str) -> None:
         self._update(name, state="connecting")
+
+    def connected(self, name: str) -> None:
+        """The mailbox is connected; it makes progress again only once a pass ends (ok with polled)."""
+        with self._lock:
+            failing = self._boxes.setdefault(name, _Box(last_progress=self._clock())).failing_since is not None
+        self._update(name, state="error" if failing else "ok")
 
     def ok(self, name: str, *, backlog: int | None = None, polled: bool = False) -> None:
         """The mailbox is connected and (polled) a pass over it ended; it makes progress again."""

@@ -153,7 +153,7 @@ class Daemon:
         except Exception as e:  # noqa: BLE001 - reported; the job tries again
             self._failed(mailbox, e)
             return False
-        self.health.ok(mailbox.name)
+        self.health.connected(mailbox.name)
         return True
 
     def watch_mailbox(self, mailbox: Mailbox, connected: bool = False) -> None:

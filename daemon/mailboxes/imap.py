@@ -25,7 +25,7 @@ from daemon.mailboxes.imap_scan import (
     skip_oversized,
     status_of,
 )
-from extractors.core.errors import TransientError
+from extractors.core.errors import TransientError, TriageError
 from extractors.core.model import Draft, MessageKey, RawMessage
 
 if TYPE_CHECKING:
@@ -174,9 +174,13 @@ class ImapMailbox(Mailbox):
             if not blocked:
                 reached = uids[-1]
         finally:  # also when the consumer stops early: keep what was done. If the tags cannot be set (connection
-            # lost), the checkpoint stays: the next pass sets the recorded tags of the messages above it again.
-            self.flush_tags()
-            self._advance(folder, uidvalidity, reached)
+            # lost) or the checkpoint not moved (store down), the checkpoint stays: the next pass sets the recorded
+            # tags of the messages above it again and skips those recorded as done.
+            try:
+                self.flush_tags()
+                self._advance(folder, uidvalidity, reached)
+            except TriageError as e:
+                log.info("mailbox=%s checkpoint not moved at the end of the pass: %s", self.name, e)
 
     def finished(self, key: MessageKey, status: str) -> None:
         """Hear how a yielded message ended; fetch_new reads it when the consumer asks for the next message."""
