@@ -19,8 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from daemon.demo import sample_files
 from daemon.store import Store
 from tests.clihelp import cli

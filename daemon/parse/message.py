@@ -18,6 +18,7 @@ from daemon.parse import (
     htmltext,
 )
 from daemon.parse.addresses import clean, first_mailbox, mailboxes
+from daemon.parse.fallback import StdlibMail
 from daemon.parse.language import detect
 from daemon.parse.platforms import Platforms
 from daemon.parse.quotes import split_reply
@@ -32,6 +33,7 @@ SIGNAL_HEADERS = (
     "x-auto-response-suppress", "return-path", "content-type", "x-mailer", "x-priority",
     "x-failed-recipients", "x-ms-exchange-generated-message-source",
 )
+MAX_FIELD_BYTES = 8192  # a header field (folded lines included) longer than this is cut
 HTML_PER_TEXT = 4  # characters of HTML read for each character of text extraction may get
 _URL = regex.compile(r"https?://[^\s<>\"')\]]{1,500}", regex.I)
 
@@ -85,19 +87,55 @@ def _date(value: Any) -> dt.datetime | None:
     return None
 
 
+def _read(data: bytes) -> Any:
+    """mail-parser's reading of the message; the stdlib's where mail-parser fails on it."""
+    try:
+        mail = mailparser.parse_from_bytes(data)
+        _ = (mail.headers, mail.subject, mail.date, mail.attachments, mail.text_plain, mail.text_html)
+        return mail
+    except RecursionError:
+        raise
+    except Exception as e:  # noqa: BLE001 - mail-parser raises assorted errors on hostile input
+        log.debug("mail-parser failed (%s: %s); reading the message with the stdlib", type(e).__name__, e)
+        return StdlibMail(data)
+
+
+def bounded_fields(data: bytes, limit: int = MAX_FIELD_BYTES) -> tuple[bytes, list[str]]:
+    """The message with every header field longer than limit bytes cut at a space before it (the stdlib's
+    encoded-word decoder takes quadratic time on a long field full of `=?`), and a note for each cut."""
+    end = header_size(data)
+    head = data[:end]
+    if len(head) <= limit:
+        return data, []
+    fields: list[bytes] = []
+    for line in head.splitlines(keepends=True):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += line
+        else:
+            fields.append(line)
+    notes: list[str] = []
+    for n, field in enumerate(fields):
+        if len(field) > limit:
+            name = field.split(b":", 1)[0][:40].decode("ascii", "replace")
+            cut = field[: max(field.rfind(b" ", 0, limit), limit // 2)]
+            notes.append(f"header field {clean(name)!r} cut at {len(cut):,} of {len(field):,} bytes")
+            fields[n] = cut.rstrip(b"\r\n") + b"\r\n"
+    return b"".join(fields) + data[end:], notes
+
+
 def parse(raw: RawMessage, platforms: Platforms | None = None, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
     """Decode one message. Never raises on odd input (what cannot be read is left empty) except MessageError for
     a MIME structure nested too deeply to read. Addresses come from a strict parse of the address headers: a
     message without a usable From address has from_addr ''. Text over the limit is cut, and the cut noted."""
+    data, notes = bounded_fields(raw.data)
     try:
-        mail = mailparser.parse_from_bytes(raw.data)
+        mail = _read(data)
         plain = _iso2022("\n".join(t for t in (mail.text_plain or []) if t))
         html = _iso2022("\n".join(t for t in (mail.text_html or []) if t))
+        headers = {k.lower(): _clean_header(str(v)) for k, v in (mail.headers or {}).items()}
     except RecursionError as e:
         raise MessageError("its MIME parts are nested too deeply to read") from e
-    notes: list[str] = []
-    headers = {k.lower(): _clean_header(str(v)) for k, v in (mail.headers or {}).items()}
-    fields = address_headers(raw.data)
+    fields = address_headers(data)
     from_name, from_addr = first_mailbox(fields.get("from", ""))
     reply_to = first_mailbox(fields.get("reply-to", ""))[1]
     html_only = not plain.strip() and bool(html.strip())

@@ -29,10 +29,10 @@ def screen(data: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
         return over("message", len(data), limits.max_message_bytes, "byte", "max_message_bytes")
     if not data.strip():
         return "not an email message: empty"
-    head = data[:SNIFF_BYTES]
+    start = data.lstrip(b"\r\n")
+    head = start[: min(header_size(start[:SNIFF_BYTES]), SNIFF_BYTES)]  # the header section's start: a body may be binary
     if b"\x00" in head or len(_CONTROL.findall(head)) > len(head) // 20:
         return "not an email message: binary data"
-    start = data.lstrip(b"\r\n")
     if _MBOX_FROM.match(start):
         start = start[start.find(b"\n") + 1:]
     size = header_size(start)
