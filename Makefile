@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # changes; without a C compiler extraction runs from the sources, with the same results
 COMPILED := extractors/.compiled
 
-.PHONY: demo test eval lint bench services clean compiled pure
+.PHONY: demo test soak eval lint bench services clean compiled pure
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ services:
 
 test: $(COMPILED) services
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The full fault set and fuzz campaign (docs/reliability.md): 20 kill -9 over 2,000 messages, 30 s outages of
+# PostgreSQL, Dovecot and the SQLite disk on 2,000-message runs, 100,000 fuzzed messages. About an hour on 2 cores.
+soak: $(COMPILED) services
+	INQUIRY_TRIAGE_SOAK=1 $(PY) -m pytest -q -p no:cacheprovider -s -p no:logging \
+		tests/test_outages.py tests/test_imap_kill9.py tests/test_fuzz.py
 
 # The corpus-score floors (tests/corpus_floors.toml) on the labelled corpus: ../shared/corpus beside the clone, or
 # CORPUS=folder-or-file. `make test` does not need it.

@@ -37,13 +37,15 @@ def address(name: str, addr: str) -> str:
     if not name:
         return spec
     if spec.isascii():
+        if "=?" in name:  # text that looks like an encoded word is encoded itself, so it is never decoded as one
+            return f"{Header(name, 'utf-8').encode(linesep=chr(13) + chr(10), maxlinelen=_WORD_LINE)} <{spec}>"
         return email.utils.formataddr((name, spec), charset="utf-8")
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{spec}>'
 
 
 def unstructured(value: str, header: str) -> str:
     """A header value as it goes on the wire: ASCII as it is, anything else as folded encoded words."""
-    if value.isascii():
+    if value.isascii() and "=?" not in value:  # text that looks like an encoded word is encoded itself
         return value
     return Header(value, "utf-8", header_name=header).encode(linesep="\r\n", maxlinelen=_WORD_LINE)
 

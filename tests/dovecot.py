@@ -127,6 +127,16 @@ def make_test_ca(folder: Path) -> tuple[Path, Path, Path]:
     return ca, cert, key
 
 
+def self_signed(folder: Path) -> tuple[Path, Path, Path]:
+    """A self-signed server certificate for 127.0.0.1/localhost (its own CA file); return (cert, cert, key)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "self.pem", folder / "self.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName = IP:127.0.0.1, DNS:localhost"],
+                   check=True, capture_output=True)
+    return cert, cert, key
+
+
 @dataclass
 class Dovecot:
     """One Dovecot instance: start(), stop(), add_user(), connect()."""
@@ -137,6 +147,7 @@ class Dovecot:
     tls: bool = False
     idle: bool = True
     ca: Path | None = None
+    self_signed: bool = False
     _users: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -147,7 +158,7 @@ class Dovecot:
         name, uid, gid = mail_user()
         ssl_settings = ""
         if self.tls:
-            ca, cert, key = make_test_ca(self.base / "tls")
+            ca, cert, key = self_signed(self.base / "tls") if self.self_signed else make_test_ca(self.base / "tls")
             self.ca = ca
             ssl_settings = f"ssl_cert = <{cert}\nssl_key = <{key}\nssl_dh = </usr/share/dovecot/dh.pem"
         user_settings = ""
@@ -282,13 +293,13 @@ def _toml(value: object) -> str:
 
 
 @contextmanager
-def running_dovecot(tls: bool = False, idle: bool = True) -> Iterator[Dovecot]:
+def running_dovecot(tls: bool = False, idle: bool = True, self_signed: bool = False) -> Iterator[Dovecot]:
     """Start a Dovecot in a fresh short folder under /tmp; stop it and remove the folder afterwards."""
     if shutil.which("dovecot") is None:
         pytest.fail(f"dovecot is not installed; {INSTALL}", pytrace=False)
     base = Path(tempfile.mkdtemp(prefix="dv", dir="/tmp"))
     os.chmod(base, 0o755)
-    server = Dovecot(base, free_port(), free_port(), tls=tls, idle=idle)
+    server = Dovecot(base, free_port(), free_port(), tls=tls, idle=idle, self_signed=self_signed)
     server.write_config()
     server.start()
     try:

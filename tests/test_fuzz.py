@@ -155,10 +155,31 @@ def hostile_message(draw: Any) -> tuple[bytes, set[str]]:
     body = deep(draw(st.sampled_from([30, 400, 3000]))) if draw(st.integers(0, 200)) == 0 else draw(mime_body())
     head = "\r\n".join(headers).encode("utf-8", "surrogatepass")
     data = head + b"\r\n" + body
+    real = {norm(a) for a in real}
     if draw(st.integers(0, 10)) == 0:
         at = draw(st.integers(0, len(data)))
         data = data[:at] + draw(st.binary(min_size=1, max_size=20)) + data[at:]  # random bytes anywhere
-    return data, {norm(a) for a in real}
+        real |= literal_addresses(data)  # they may have changed an address: what is written there now counts
+    return data, real
+
+
+_ENCODED_WORD = re.compile(rb"=\?[^?]*\?[bBqQ]\?[^?]*\?=")
+_LITERAL = re.compile(rb"[^\s<>(),;:\"\[\]]+@[^\s<>(),;:\"\[\]]+")
+
+
+def literal_addresses(data: bytes) -> set[str]:
+    """Every address-like token written in the From and Reply-To lines outside encoded words (an over-estimate
+    of what a strict parse may find there; never an address hidden inside an encoded word)."""
+    found = set()
+    head = data.split(b"\r\n\r\n", 1)[0]
+    for line in re.split(rb"\r?\n(?![ \t])", head):
+        if line[:5].lower() == b"from:" or line[:9].lower() == b"reply-to:":
+            for token in _LITERAL.findall(_ENCODED_WORD.sub(b" ", line.split(b":", 1)[1])):
+                try:
+                    found.add(norm(token.decode("utf-8").strip(".")))
+                except (UnicodeError, idna.IDNAError, ValueError):
+                    continue
+    return found
 
 
 def check_draft(data: bytes, to: str, real: set[str], source: str) -> None:

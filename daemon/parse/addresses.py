@@ -25,7 +25,7 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF--[\p{C}\p{Z}\ufffd]]"
 _LOCAL = regex.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*", regex.V1)
 _LABEL = regex.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _ENCODED_ONLY = regex.compile(r"(?:=\?[^?\s]{1,64}\?[bBqQ]\?[^?\s]*\?=\s*)+")
-_CONTROL = regex.compile(r"[\p{Cc}\p{Zl}\p{Zp}\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]+")
+_CONTROL = regex.compile(r"[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]+")
 
 
 def clean(value: str) -> str:
@@ -74,7 +74,7 @@ def mailboxes(value: str, whole_word: bool = True) -> list[tuple[str, str]]:
     if whole_word and _ENCODED_ONLY.fullmatch(value):
         try:
             decoded = str(make_header(decode_header(value)))
-        except (UnicodeError, LookupError, ValueError, errors.HeaderParseError):
+        except (UnicodeError, LookupError, ValueError, errors.MessageError):
             return []
         return mailboxes(decoded, whole_word=False) if decoded == clean(decoded) else []
     try:

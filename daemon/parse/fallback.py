@@ -29,7 +29,7 @@ def _text(part: Message) -> str:
 def _header(value: Any) -> str:
     try:
         return str(make_header(decode_header(str(value))))
-    except (UnicodeError, LookupError, ValueError, email.errors.HeaderParseError):
+    except (UnicodeError, LookupError, ValueError, email.errors.MessageError):
         return str(value)
 
 
