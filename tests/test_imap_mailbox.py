@@ -103,7 +103,7 @@ def test_oversized_message_is_recorded_and_skipped_without_fetching(server: Dove
         got = [m.key.uid for m in box.fetch_new(sqlite_store.statuses)]
         row = sqlite_store.get(MessageKey("sales", "INBOX", box.uidvalidity, 1))
     assert got == [2]
-    assert row is not None and row["status"] == "skipped" and "over the 10000-byte limit" in row["reason"]
+    assert row is not None and row["status"] == "skipped" and "over the 10,000-byte limit" in row["reason"]
 
 
 @pytest.mark.parametrize("folder", ["Drafts", "草稿箱"], ids=["special-use", "chinese-configured"])

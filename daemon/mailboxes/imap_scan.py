@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from daemon.limits import over
 from daemon.mailboxes.imap_connect import guard
 from extractors.core.model import MessageKey, Outcome
 
@@ -107,7 +108,7 @@ def progress(name: str, total: int, backfill: bool) -> Iterator[Any]:
 
 def skip_oversized(store: Store | None, key: MessageKey, size: int, limit: int) -> None:
     """Record a message over [daemon] max_message_bytes as skipped without fetching its body."""
-    reason = f"message of {size} bytes is over the {limit}-byte limit ([daemon] max_message_bytes)"
+    reason = over("message", size, limit, "byte", "max_message_bytes")
     log.warning("mailbox=%s uid=%s skipped: %s", key.account, key.uid, reason)
     if store is not None:
         store.record(Outcome(key, "", "skipped", "none", reason=reason))
