@@ -17,11 +17,13 @@ import regex
 from daemon.parse import (
     charset,  # noqa: F401  (installs the charset aliases)
     htmltext,
+    sandbox,
 )
+from daemon.parse.attachments import Reader, read_all
 from daemon.parse.language import detect
 from daemon.parse.platforms import Platforms
 from daemon.parse.quotes import split_reply
-from extractors.core.model import Attachment, ParsedMessage, RawMessage
+from extractors.core.model import ParsedMessage, RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,9 @@ def _date(value: Any) -> dt.datetime | None:
     return None
 
 
-def parse(raw: RawMessage, platforms: Platforms | None = None) -> ParsedMessage:
-    """Decode one message. Never raises on odd input: what cannot be read is left empty."""
+def parse(raw: RawMessage, platforms: Platforms | None = None, reader: Reader | None = sandbox.DEFAULT) -> ParsedMessage:
+    """Decode one message. Never raises on odd input: what cannot be read is left empty. Attachments are read by
+    `reader` (the attachment sandbox; None: only classified by their first bytes)."""
     mail = mailparser.parse_from_bytes(raw.data)
     headers = {k.lower(): _clean_header(str(v)) for k, v in (mail.headers or {}).items()}
     senders = _addr_list(mail.from_)
@@ -100,14 +103,7 @@ def parse(raw: RawMessage, platforms: Platforms | None = None) -> ParsedMessage:
         if found is not None:
             platform, new, form = found
     language, known = detect(new or subject)
-    attachments = tuple(
-        Attachment(
-            filename=_clean_header(a.get("filename", "") or ""),
-            content_type=str(a.get("mail_content_type", "") or ""),
-            size=len(a.get("payload", "") or ""),
-        )
-        for a in (mail.attachments or [])
-    )
+    attachments = read_all(mail.attachments or [], reader, _clean_header)
     digest = hashlib.sha256(
         "\x00".join((from_addr.lower(), subject, headers.get("date", ""), body)).encode("utf-8", "surrogatepass")
     ).hexdigest()
@@ -134,6 +130,6 @@ def parse(raw: RawMessage, platforms: Platforms | None = None) -> ParsedMessage:
         attachments=attachments,
         platform=platform,
         form=form,
-        links=links,
+        links=tuple(dict.fromkeys(links + tuple(u for a in attachments for u in a.links))),
         content_hash=digest,
     )
