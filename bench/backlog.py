@@ -1,7 +1,7 @@
 """Backlog throughput: N inquiries waiting in INBOX, processed end to end by the daemon (`run --once`), against
 the bare IMAP loop on a fresh copy of the same backlog (fetch + parse + APPEND a fixed draft, no extraction/store).
 
-Prints figures; not a pass/fail test. Starts its own Dovecot (tests/dovecot.py); the backlog is a mix of the 18
+Prints figures; not a pass/fail test. Starts its own Dovecot (tests/dovecot.py); the backlog is a mix of the
 sample mails (daemon/samples/inbox) with unique Message-IDs, bulk loaded with MULTIAPPEND into two users. The
 daemon's rate is also shown per tenth of the backlog, to show whether it slows down as Drafts and the store grow.
 Target: the daemon >= 60% of the bare loop's messages/s.
@@ -16,7 +16,7 @@ import logging
 import time
 
 import imapclient
-from _imapbench import ACCOUNT, PW, bulk_load, log_time, scratch, store_count, store_statuses
+from _imapbench import ACCOUNT, PW, SAMPLES, bulk_load, log_time, scratch, store_count, store_statuses
 
 from daemon import config as config_mod
 from daemon.parse.message import parse
@@ -117,7 +117,7 @@ def main() -> None:
 
     daemon_rate = d["rows"] / d["work"] if d["work"] > 0 else 0.0
     bare_rate = bare_n / bare_s if bare_s > 0 else 0.0
-    print(f"backlog of {n} messages (18 samples cycled, unique Message-IDs); bulk load "
+    print(f"backlog of {n} messages ({len(SAMPLES)} samples cycled, unique Message-IDs); bulk load "
           f"{n / load1:.0f} + {n / load2:.0f} msg/s (MULTIAPPEND)")
     print(f"daemon run --once: {d['rows']} processed ({', '.join(f'{k} {v}' for k, v in sorted(d['statuses'].items()))}), "
           f"{drafts} drafts; exit code {d['code']}{' (KILLED: timed out)' if d['timed_out'] else ''}")

@@ -1,6 +1,6 @@
 """Memory over a long backlog: the daemon's RSS while `run --once` works through N messages.
 
-Prints figures; not a pass/fail test. Starts its own Dovecot (tests/dovecot.py), bulk loads N messages (the 18
+Prints figures; not a pass/fail test. Starts its own Dovecot (tests/dovecot.py), bulk loads N messages (the
 sample mails cycled, unique Message-IDs) with MULTIAPPEND, runs the daemon once over them and samples its VmRSS
 (/proc/<pid>/status) every second, with the progress read from the store (rows in `messages`). Prints the RSS at
 start, when the pass begins, at 10/25/50/75/100% of the messages, and the maximum. Target: <= 200 MB and flat.

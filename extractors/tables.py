@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from extractors.core.errors import RulesError
 from extractors.core.model import LineItem, Table
-from extractors.normalise import Context, quantity
+from extractors.normalise import CURRENCIES, Context, quantity
 
 ROLES = ("item", "product", "model", "specification", "material", "quantity", "unit", "target_price", "delivery",
          "amount", "remarks")
@@ -359,7 +359,7 @@ def _line_item(c: dict[str, str], cols: Columns, row: Row, table: Table, ctx: Co
     price = c.get("target_price", "")
     hint = cols.hints.get("target_price", "")
     if price and hint and _CURRENCY_HINT.match(hint) and not re.search(r"[^\d\s.,/-]", price):
-        price = f"{hint.upper()} {price}"
+        price = f"{CURRENCIES.get(hint.casefold(), hint.upper())} {price}"
     return LineItem(
         product=product, model=c.get("model", "") if product != c.get("model") else "", parameters=parameters,
         quantity=qty_text, amount=float(value["amount"]) if value and not value.get("container") else None,

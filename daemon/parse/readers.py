@@ -319,12 +319,29 @@ def _damaged(e: BaseException) -> str:
 
 # -- CSV and plain text --------------------------------------------------------------------------------------------
 
+_SANDWICHED = re.compile(r"[A-Za-z][\u3400-\u9fff\uac00-\ud7af][A-Za-z]")
+
+
 def decode(data: bytes, charset: str = "") -> str:
+    """A text file's characters: its BOM or declared charset, else UTF-8, else GB18030 unless that puts Chinese
+    characters inside Latin words (then Windows-1252: "Stück" read as GB18030 is "St點k")."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", "replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", "replace")
-    return decode_bytes(data, charset or None)
+    if charset:
+        return decode_bytes(data, charset)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+        if not _SANDWICHED.search(text):
+            return text
+    except UnicodeDecodeError:
+        pass
+    return data.decode("cp1252", "replace")
 
 
 def read_text(data: bytes, kind: str, limits: Limits, charset: str = "") -> dict[str, Any]:
