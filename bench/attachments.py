@@ -62,7 +62,7 @@ def csv_file(n: int) -> bytes:
 def pdf(pages: int) -> bytes:
     doc = FPDF()
     doc.set_font("helvetica", size=9)
-    for p in range(pages):
+    for _ in range(pages):
         doc.add_page()
         doc.multi_cell(0, 5, "Specification. Housing die-cast aluminium, IP66, CE and RoHS, 5000K. " * 6)
         with doc.table(col_widths=(8, 60, 20, 30, 12, 10, 16, 20)) as table:

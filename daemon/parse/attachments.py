@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ from daemon.parse import filetype
 from daemon.parse.language import detect
 from extractors.core.model import Attachment, AttachmentText, Table
 
+log = logging.getLogger(__name__)
 MAX_READ = 10
 MESSAGE_SECONDS = 30.0
 _NEEDS_WORKER = filetype.READABLE | {"zip", "ole"}
@@ -59,6 +61,7 @@ def read_all(items: Sequence[dict[str, Any]], reader: Reader | None, clean: Any 
         else:
             why = "not read: the message's attachment limit was reached" if reader is not None else "not read"
             out.append(classified(name, declared, data, why))
+        log.debug("attachment %r (%s, %d bytes): %s, %s", name, out[-1].kind, out[-1].size, out[-1].status, out[-1].reason)
     return tuple(out)
 
 

@@ -45,7 +45,7 @@ class Limits:
     max_chars: int = 100_000  # text per attachment
     seconds: float = 10.0  # wall clock per attachment
     memory_mb: int = 768  # the worker's address space
-    recycle_mb: int = 300  # the worker starts afresh once its resident memory is above this after an attachment
+    recycle_mb: int = 200  # the worker starts afresh once its resident memory is above this after an attachment
 
 
 class Refused(Exception):
