@@ -63,23 +63,43 @@ def with_new_words(data: bytes, i: int) -> bytes:
     return head + sep + words.encode() + nl + nl + body
 
 
-def corpus(n: int, drafting_only: bool = False, tag: str = "", vary: bool = False) -> Iterator[tuple[str, bytes]]:
+def attachment_mails() -> list[bytes]:
+    """Mails with attachments (tests/attachment_fixtures.py): RFQ files of every kind and the hostile set."""
+    from tests import attachment_fixtures as fx
+
+    body = "Dear sales team,\n\nPlease find the attached file and send us your offer." + fx.SIGNATURE
+    files = [("RFQ_2026.xlsx", fx.rfq_xlsx_en), ("询价单.xlsx", fx.rfq_xlsx_zh), ("solicitud.ods", fx.rfq_ods_es),
+             ("anfrage.csv", fx.rfq_csv_de), ("demande.xls", fx.rfq_xls_fr), ("spec.pdf", fx.spec_pdf),
+             ("PO-2026-7731.docx", fx.purchase_order_docx), ("RFQ.xlsx", fx.zip_bomb_xlsx), ("RFQ.xlsx", fx.lying_zip_xlsx),
+             ("spec.pdf", fx.many_pages_pdf), ("spec.pdf", fx.inflating_pdf), ("spec.pdf", fx.cyclic_pdf),
+             ("spec.pdf", fx.encrypted_pdf), ("RFQ.xlsm", fx.macro_xlsm), ("PO_88213.html", fx.html_po),
+             ("PO_88213.zip", fx.password_zip), ("RFQ.ods", fx.ods_repeat_bomb)]
+    return [fx.mail(body, [(name, "application/octet-stream", make())], subject=f"RFQ: {name}") for name, make in files]
+
+
+def corpus(n: int, drafting_only: bool = False, tag: str = "", vary: bool = False, attachments: int = 0) -> Iterator[tuple[str, bytes]]:
     """n messages cycling through the samples, each with a unique Message-ID (and with `vary`, new words in most
-    of them, see `with_new_words`): (message_id, bytes)."""
+    of them, see `with_new_words`; with `attachments` k, every k-th message is one of `attachment_mails`):
+    (message_id, bytes)."""
     base = templates(drafting_only)
+    attached = attachment_mails() if attachments else []
     tag = tag or secrets.token_hex(3)
     for i in range(n):
         mid = f"<bench-{tag}-{i}@bench.example>"
+        if attachments and i % attachments == attachments - 1:
+            yield mid, with_message_id(attached[(i // attachments) % len(attached)], mid)
+            continue
         data = base[i % len(base)]
         yield mid, with_message_id(with_new_words(data, i) if vary else data, mid)
 
 
-def bulk_load(server: Dovecot, user: str, password: str, n: int, chunk: int = 500, tag: str = "", vary: bool = False) -> float:
+def bulk_load(server: Dovecot, user: str, password: str, n: int, chunk: int = 500, tag: str = "", vary: bool = False,
+              attachments: int = 0) -> float:
     """MULTIAPPEND n corpus messages to INBOX in chunks; return the seconds it took."""
     started = time.monotonic()
     batch: list[bytes] = []
     with server.connect(user, password) as client:
-        for _mid, data in corpus(n, tag=tag, vary=vary):
+        for _mid, data in corpus(n, tag=tag, vary=vary, attachments=attachments):
             batch.append(data)
             if len(batch) >= chunk:
                 client.multiappend("INBOX", batch)
@@ -133,6 +153,22 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
     except OSError:
         return None
     return None
+
+
+def children_rss_mb(pid: int) -> float:
+    """The summed VmRSS of a process's children (the attachment workers), in MB."""
+    total = 0.0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(rss_mb(int(c)) or 0.0 for c in children)
+    return total
 
 
 def log_time(text: str, needle: str) -> float | None:

@@ -1,7 +1,7 @@
 """Backlog throughput: N inquiries waiting in INBOX, processed end to end by the daemon (`run --once`), against
 the bare IMAP loop on a fresh copy of the same backlog (fetch + parse + APPEND a fixed draft, no extraction/store).
 
-Prints figures; not a pass/fail test. Starts its own Dovecot (tests/dovecot.py); the backlog is a mix of the 18
+Prints figures; not a pass/fail test. Starts its own Dovecot (tests/dovecot.py); the backlog is a mix of the
 sample mails (daemon/samples/inbox) with unique Message-IDs, bulk loaded with MULTIAPPEND into two users. The
 daemon's rate is also shown per tenth of the backlog, to show whether it slows down as Drafts and the store grow.
 Target: the daemon >= 60% of the bare loop's messages/s.
@@ -16,7 +16,7 @@ import logging
 import time
 
 import imapclient
-from _imapbench import ACCOUNT, PW, bulk_load, log_time, scratch, store_count, store_statuses
+from _imapbench import ACCOUNT, PW, SAMPLES, bulk_load, log_time, scratch, store_count, store_statuses
 
 from daemon import config as config_mod
 from daemon.parse.message import parse
@@ -103,13 +103,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000, help="messages in the backlog (default 10000)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds the daemon may take before it is killed")
+    ap.add_argument("--attachments", type=int, default=0, metavar="K",
+                    help="every K-th message carries an attachment: RFQ files of every kind and the hostile set")
     args = ap.parse_args()
     n = args.n
 
     with running_dovecot() as server, scratch("bl") as folder:
         (u1, p1), (u2, p2) = server.add_user(), server.add_user()
-        load1 = bulk_load(server, u1, p1, n, tag="a")
-        load2 = bulk_load(server, u2, p2, n, tag="a")  # the same backlog, same Message-IDs
+        load1 = bulk_load(server, u1, p1, n, tag="a", attachments=args.attachments)
+        load2 = bulk_load(server, u2, p2, n, tag="a", attachments=args.attachments)  # the same backlog, same Message-IDs
         d = run_daemon(server, u1, p1, folder, n, args.timeout)
         bare_n, bare_s = bare_loop(server, u2, p2)
         with server.connect(u1, p1) as c:
@@ -117,7 +119,8 @@ def main() -> None:
 
     daemon_rate = d["rows"] / d["work"] if d["work"] > 0 else 0.0
     bare_rate = bare_n / bare_s if bare_s > 0 else 0.0
-    print(f"backlog of {n} messages (18 samples cycled, unique Message-IDs); bulk load "
+    mix = f"; every {args.attachments}th with an attachment (RFQ files and hostile files)" if args.attachments else ""
+    print(f"backlog of {n} messages ({len(SAMPLES)} samples cycled, unique Message-IDs{mix}); bulk load "
           f"{n / load1:.0f} + {n / load2:.0f} msg/s (MULTIAPPEND)")
     print(f"daemon run --once: {d['rows']} processed ({', '.join(f'{k} {v}' for k, v in sorted(d['statuses'].items()))}), "
           f"{drafts} drafts; exit code {d['code']}{' (KILLED: timed out)' if d['timed_out'] else ''}")

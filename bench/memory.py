@@ -1,6 +1,6 @@
 """Memory over a long backlog: the daemon's RSS while `run --once` works through N messages.
 
-Prints figures; not a pass/fail test. Starts its own Dovecot (tests/dovecot.py), bulk loads N messages (the 18
+Prints figures; not a pass/fail test. Starts its own Dovecot (tests/dovecot.py), bulk loads N messages (the
 sample mails cycled, unique Message-IDs) with MULTIAPPEND, runs the daemon once over them and samples its VmRSS
 (/proc/<pid>/status) every second, with the progress read from the store (rows in `messages`). Prints the RSS at
 start, when the pass begins, at 10/25/50/75/100% of the messages, and the maximum. Target: <= 200 MB and flat.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _imapbench import ACCOUNT, PW, bulk_load, log_time, rss_mb, scratch, store_count
+from _imapbench import ACCOUNT, PW, bulk_load, children_rss_mb, log_time, rss_mb, scratch, store_count
 
 from tests.dovecot import DaemonProcess, running_dovecot, write_config
 
@@ -26,18 +26,22 @@ def main() -> None:
     ap.add_argument("--vary", action="store_true",
                     help="new words in most messages (order, model and reference numbers), as in real mail")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds the daemon may take before it is killed")
+    ap.add_argument("--attachments", type=int, default=0, metavar="K",
+                    help="every K-th message carries an attachment (RFQ files and the hostile set); the attachment "
+                         "workers' RSS is shown beside the daemon's")
     args = ap.parse_args()
     n = args.n
 
     with running_dovecot() as server, scratch("mem") as folder:
         user, pw = server.add_user()
-        load = bulk_load(server, user, pw, n, vary=args.vary)
+        load = bulk_load(server, user, pw, n, vary=args.vary, attachments=args.attachments)
         config = write_config(folder, server.mailbox_toml(ACCOUNT, user, PW, backfill_days=3650), interval=300)
         db = folder / "triage.sqlite3"
         started, started_wall = time.monotonic(), time.time()
         daemon = DaemonProcess(config, {PW: pw}, "--once")
         samples: list[tuple[float, float, int]] = []  # (seconds since start, RSS MB, store rows)
         anon: list[float] = []  # RssAnon MB: the private part of RSS (without shared library pages)
+        workers: list[float] = []  # the attachment workers' RSS, MB
         rows = 0
         try:
             while daemon.proc.poll() is None and time.monotonic() - started < args.timeout:
@@ -48,6 +52,7 @@ def main() -> None:
                 if rss is not None and private is not None and daemon.proc.poll() is None:
                     samples.append((time.monotonic() - started, rss, rows))
                     anon.append(private)
+                    workers.append(children_rss_mb(daemon.proc.pid))
                 time.sleep(1.0)
             timed_out = daemon.proc.poll() is None
         finally:
@@ -88,6 +93,9 @@ def main() -> None:
     if lo is not None and hi[2] > lo[2]:
         print(f"growth from 10% to the end: {hi[1] - lo[1]:+.1f} MB over {hi[2] - lo[2]} messages "
               f"({1000 * (hi[1] - lo[1]) / (hi[2] - lo[2]):+.2f} MB per 1,000 messages)")
+    if args.attachments:
+        print(f"attachment workers (children of the daemon): max {max(workers):.1f} MB RSS, at the end {workers[-1]:.1f} MB; "
+              f"daemon + workers at most {max(s[1] + w for s, w in zip(samples, workers, strict=True)):.1f} MB")
     if errors:
         print(f"error lines in the daemon's log: {len(errors)}")
         for line in errors[:5]:

@@ -227,9 +227,11 @@ def rules_check(directory: Path | None) -> None:
     """Validate every rules file (shipped, or DIRECTORY as an overlay) and report every error; exit 2 on any."""
     from extractors.engine import Engine
     from extractors.rules import load
+    from extractors.tables import load_headers
 
     ruleset = load(overlay=directory)
     Engine(ruleset)
+    load_headers(directory)
     click.echo(f"ok: {ruleset.count()} rules in {len(ruleset.files)} files ({', '.join(ruleset.languages)})")
 
 

@@ -26,7 +26,7 @@ from daemon import mime
 from daemon.seller import Product, Seller
 from extractors.checklist import is_no_reply
 from extractors.core.errors import ConfigError, RulesError
-from extractors.core.model import ITEM_IDS, Assessment, Draft, ParsedMessage
+from extractors.core.model import ITEM_IDS, Assessment, Draft, Finding, LineItem, ParsedMessage
 
 TEMPLATE_LANGS = ("en", "zh", "es")
 ACTIONS = (
@@ -44,15 +44,19 @@ _MSG_ID = regex.compile(r"<[^<>\s\p{Cc}]+@[^<>\s\p{Cc}]+>")
 _STRINGS: dict[str, dict[str, str]] = {
     "en": {"wrote": "On {when}, {who} wrote:", "wrote_nodate": "{who} wrote:", "buyer": "the buyer",
            "form_file": "sample-confirmation-form.txt", "not_stated": "not specified", "days": "{n} days",
-           "per_unit": "per unit", "fallback_subject": "your inquiry"},
+           "per_unit": "per unit", "fallback_subject": "your inquiry", "line": "{what}: {quantity}", "target": "target price {price}",
+           "sep": ", ", "as_listed": "as listed in your {file}"},
     "zh": {"wrote": "{when}，{who} 写道：", "wrote_nodate": "{who} 写道：", "buyer": "买方",
            "form_file": "sample-confirmation-form-zh.txt", "not_stated": "未注明", "days": "{n}天",
-           "per_unit": "每件", "fallback_subject": "您的询价"},
+           "per_unit": "每件", "fallback_subject": "您的询价", "line": "{what}：{quantity}", "target": "目标价 {price}",
+           "sep": "，", "as_listed": "详见您的 {file}"},
     "es": {"wrote": "El {when}, {who} escribió:", "wrote_nodate": "{who} escribió:", "buyer": "el comprador",
            "form_file": "formulario-confirmacion-muestra.txt", "not_stated": "sin especificar", "days": "{n} días",
-           "per_unit": "por unidad", "fallback_subject": "su consulta"},
+           "per_unit": "por unidad", "fallback_subject": "su consulta", "line": "{what}: {quantity}",
+           "target": "precio objetivo {price}", "sep": ", ", "as_listed": "según su {file}"},
 }
 _THOUSANDS = {"en": ",", "es": ".", "zh": ""}
+_MANY_ROWS = ("ATTACHMENT_TABLE_ROWS", "ATTACHMENT_TABLE_QUANTITY", "ATTACHMENT_TABLE_PRICE")  # items stated row by row
 
 
 def header_text(value: str) -> str:
@@ -210,6 +214,39 @@ def _product_view(p: Product, qty: float | None, currency: str, lang: str) -> di
     }
 
 
+def _file_of(source: str, msg: ParsedMessage) -> str:
+    """The attachment a source ("RFQ_2026.xlsx, Sheet1!A5:F5") names, or ""."""
+    return next((a.filename for a in msg.attachments if source == a.filename or source.startswith(a.filename + ", ")), "")
+
+
+def _line_item_view(li: LineItem, lang: str, msg: ParsedMessage) -> dict[str, Any]:
+    """A line item as the buyer wrote it, and as one line of a reply: product (model), parameters: quantity, target."""
+    s = _STRINGS.get(lang, _STRINGS["en"])
+    what = header_text(li.product) + (f" ({header_text(li.model)})" if li.model else "")
+    what += s["sep"] + header_text(li.parameters) if li.parameters else ""
+    text = s["line"].format(what=what, quantity=header_text(li.quantity)) if li.quantity else what
+    if li.target_price:
+        text += s["sep"] + s["target"].format(price=header_text(li.target_price))
+    file = _file_of(li.source, msg)
+    place = li.source[len(file) + 2:] if file else li.source
+    return {"product": li.product, "model": li.model, "parameters": li.parameters, "quantity": li.quantity,
+            "unit": li.unit, "amount": li.amount, "target_price": li.target_price, "file": file, "place": place,
+            "text": text}
+
+
+def _buyer_files(a: Assessment, msg: ParsedMessage) -> list[str]:
+    """The buyer's files that stated requirements (line items or checklist items), in order."""
+    files: list[str] = []
+    sources = [li.source for li in a.checklist.line_items]
+    sources += [f.source for _, f in a.checklist.items if f is not None and f.part == "attachment"]
+    for source in sources:
+        for one in source.split("; "):
+            file = header_text(_file_of(one, msg))
+            if file and file not in files:
+                files.append(file)
+    return files
+
+
 class Drafter:
     """Renders the reply for an assessment; pure except for reading templates and the catalogue files."""
 
@@ -232,14 +269,15 @@ class Drafter:
         """Every variable a template may use (see reply_templates/README.md); nothing internal."""
         lang = self.language_of(a.checklist.language)
         catalogue = self.seller.data.catalogue
-        matched = self.seller.match(" ".join((msg.subject, msg.text, msg.form)))
+        rows = a.checklist.line_items
+        matched = self.seller.match(" ".join((msg.subject, msg.text, msg.form, *(f"{li.product} {li.model} {li.parameters}" for li in rows))))
         qty = _quantity(a)
         shown = matched[:3] if matched or a.action != "catalogue_reply" else self.seller.products
         products = [_product_view(p, qty, catalogue.currency, lang) for p in shown]
         specs = a.checklist.get("specs")
         product_name = matched[0].label(lang) if matched else (value_text(specs.as_json(), lang) if specs else "")
         confirmed = [
-            {"id": item, "label": self.labels.label(item, lang), "value": value_text(f.as_json(), lang)}
+            {"id": item, "label": self.labels.label(item, lang), "value": self._value(f, lang, msg, len(rows))}
             for item, f in a.checklist.items
             if f is not None and item not in ("company", "contact")
         ]
@@ -283,7 +321,16 @@ class Drafter:
             ],
             "content": self.seller.content(lang),
             "has_catalogue": self.seller.catalogue_pdf() is not None,
+            "line_items": [_line_item_view(li, lang, msg) for li in a.checklist.line_items],
+            "buyer_files": _buyer_files(a, msg),
         }
+
+    @staticmethod
+    def _value(f: Finding, lang: str, msg: ParsedMessage, rows: int) -> str:
+        """A confirmed value; one that several rows of the buyer's table state refers to the file by name."""
+        if f.part == "attachment" and rows > 1 and f.rule in _MANY_ROWS and (file := _file_of(f.source.split("; ")[0], msg)):
+            return _STRINGS.get(lang, _STRINGS["en"])["as_listed"].format(file=header_text(file))
+        return value_text(f.as_json(), lang)
 
     @staticmethod
     def _buyer_name(msg: ParsedMessage) -> str:

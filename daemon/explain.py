@@ -34,8 +34,32 @@ def as_json(parsed: ParsedMessage, a: Assessment, rules_version: str = "") -> di
         "order_risk": dict(a.order_risk) or None,
         "language_detected": parsed.language_known,
         "platform": parsed.platform or None,
+        "attachments": attachments(parsed, a),
+        "line_items": [li.as_json() for li in c.line_items],
         "rules_version": rules_version,
     }
+
+
+def _from_file(source: str, filename: str) -> bool:
+    return any(s == filename or s.startswith(filename + ", ") for s in source.split("; "))
+
+
+def attachments(parsed: ParsedMessage, a: Assessment) -> list[dict[str, Any]]:
+    """Each attachment: what it is, whether it was read (or skipped, or refused, and why), its parts and what it
+    gave the checklist."""
+    c = a.checklist
+    out = []
+    for att in parsed.attachments:
+        items = {item: f.source for item, f in c.items if f is not None and f.part == "attachment" and _from_file(f.source, att.filename)}
+        rows = sum(1 for li in c.line_items if _from_file(li.source.rpartition(", ")[0], att.filename))
+        signals = [f"{s.name}: {s.reason}" for s in c.signals if att.filename in s.reason or (s.reason.endswith("(in an attachment)") and att.texts)]
+        out.append({
+            "file": att.filename, "kind": att.kind, "size": att.size, "declared_type": att.content_type,
+            "status": att.status, "reason": att.reason, "danger": att.danger or None,
+            "parts": [{"name": t.title, "characters": len(t.text), "language": t.language} for t in att.texts],
+            "contributed": {"items": items, "line_items": rows, "signals": signals},
+        })  # fmt: skip
+    return out
 
 
 def _highlight(text: str, spans: list[tuple[int, int, str]]) -> Text:
@@ -62,10 +86,13 @@ def render(console: Console, parsed: ParsedMessage, a: Assessment, labels: dict[
         if f is None:
             table.add_row(str(n), labels.get(item, item), "[dim]-[/]", "", "", "")
         else:
-            table.add_row(str(n), labels.get(item, item), Text(str(f.value)), Text(f.evidence[:60]), f.rule, f"{f.confidence:.2f}")
+            where = f"\n[dim]{f.source}[/]" if f.source else ""
+            table.add_row(str(n), labels.get(item, item), Text(str(f.value)), Text(f.evidence[:60]) + Text.from_markup(where),
+                          f.rule, f"{f.confidence:.2f}")
     console.print(table)
     for s in c.signals:
         console.print(f"signal [bold]{s.name}[/]: {s.rule}: {s.reason}")
+    _render_attachments(console, parsed, a)
     console.print(f"strength [bold]{c.strength}[/] ({'; '.join(c.strength_reasons) or 'no signs of strength'})")
     for name, value in (("priority", a.priority), ("tier", a.tier), ("follow_up_mode", a.follow_up_mode),
                         ("quote", a.quote), ("sample", a.sample), ("action", a.action)):
@@ -73,3 +100,26 @@ def render(console: Console, parsed: ParsedMessage, a: Assessment, labels: dict[
         console.print(f"[bold]{name}[/] = {value}   [dim]{reason}[/]")
     if "order_risk" in dict(a.reasons):
         console.print(f"[bold]order_risk[/]   [dim]{dict(a.reasons)['order_risk']}[/]")
+
+
+def _render_attachments(console: Console, parsed: ParsedMessage, a: Assessment) -> None:
+    for att in attachments(parsed, a):
+        size = f"{att['size'] / 1000:.1f} KB"
+        console.print(f"attachment [bold]{att['file']}[/] ({att['kind']}, {size}): [bold]{att['status']}[/] - {att['reason']}")
+        for part in att["parts"]:
+            console.print(f"  part {part['name']}: {part['characters']} characters, language {part['language']}")
+        given = att["contributed"]
+        for item, source in given["items"].items():
+            console.print(f"  gave {item} ({source})")
+        if given["line_items"]:
+            console.print(f"  gave {given['line_items']} line item(s)")
+        for signal in given["signals"]:
+            console.print(f"  gave signal {signal}")
+    if a.checklist.line_items:
+        table = Table(title=f"Line items ({len(a.checklist.line_items)})")
+        for col in ("product", "model", "parameters", "quantity", "target price", "source"):
+            table.add_column(col)
+        for li in a.checklist.line_items:
+            table.add_row(Text(li.product), Text(li.model), Text(li.parameters), Text(li.quantity), Text(li.target_price),
+                          Text(li.source))
+        console.print(table)

@@ -13,6 +13,7 @@ from daemon.parse.platforms import Platforms
 from daemon.seller import Seller
 from extractors import rules as rules_mod
 from extractors.checklist import Extractor
+from extractors.tables import load_headers
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def load_toolkit(cfg: Config, identity: str | None = None, quiet: bool = False, 
     ruleset = rules_mod.load(overlay=overlay)
     seller = seller_mod.load(cfg.path(cfg.seller.profile) if cfg.seller.profile else None)
     own = tuple(dict.fromkeys(list(seller.own_domains) + [d.lower() for d in cfg.seller.own_domains]))
-    extractor = Extractor(ruleset, own_domains=own)
+    extractor = Extractor(ruleset, own_domains=own, headers=load_headers(overlay))
     platforms_file = overlay / "platforms.toml" if overlay and (overlay / "platforms.toml").is_file() else shipped / "platforms.toml"
     decisions_file = overlay / "decisions.toml" if overlay and (overlay / "decisions.toml").is_file() else shipped / "decisions.toml"
     platforms = Platforms.load(platforms_file)

@@ -8,15 +8,13 @@ from typing import Any
 
 import regex
 
+from extractors.attached import AttachmentItems
 from extractors.core.model import ITEM_IDS, Checklist, Finding, ParsedMessage, Signal
 from extractors.engine import Engine, Result
 from extractors.identity import Identity, IdentityReader
 from extractors.rules import RuleSet
+from extractors.tables import Headers, load_headers
 
-_RISKY_ATTACHMENT = regex.compile(
-    r"\.(?:zip|rar|7z|gz|tgz|ace|arj|cab|iso|img|r\d\d|html?|shtml|xhtml|svg|exe|scr|com|pif|bat|cmd|js|jse|vbs|vbe|wsf|jar|lnk|hta|msi|ps1|xll|one)$",
-    regex.I,
-)
 _ORDER_WORDS = regex.compile(r"\b(?:p\.?\s?o\.?|purchase order|order|rfq|quotation|invoice|payment|remittance)\b|订单|采购单|pedido|orden", regex.I)
 _AUTO_SUBJECT = regex.compile(
     r"^(?:auto(?:matic)?[ -]?reply|autoreply|auto-response|out of (?:the )?office|ooo\b|abwesenheit|"
@@ -49,9 +47,11 @@ class StrengthWeights:
 class Extractor:
     """Compiled rules plus the identity reader; `extract` is pure (no I/O)."""
 
-    def __init__(self, ruleset: RuleSet, weights: StrengthWeights | None = None, own_domains: tuple[str, ...] = ()):
+    def __init__(self, ruleset: RuleSet, weights: StrengthWeights | None = None, own_domains: tuple[str, ...] = (),
+                 headers: Headers | None = None):
         self.ruleset = ruleset
         self.engine = Engine(ruleset)
+        self.attached = AttachmentItems(self.engine, headers or load_headers())
         self.identity = IdentityReader(ruleset)
         self.weights = weights or StrengthWeights()
         self.own_domains = tuple(d.lower() for d in own_domains)
@@ -68,10 +68,11 @@ class Extractor:
     def extract(self, msg: ParsedMessage, repeat_customer: bool = False) -> Checklist:
         result = self.run_rules(msg)
         ident = self.identity.read(msg)
-        items: dict[str, Finding | None] = {item: result.findings.get(item) for item in ITEM_IDS}
+        attached = self.attached.read(msg, result.findings, msg.date.date() if msg.date else dt.date.today())
+        items: dict[str, Finding | None] = {item: result.findings.get(item) or attached.findings.get(item) for item in ITEM_IDS}
         items["company"] = ident.company
         items["contact"] = ident.contact
-        signals = self._signals(msg, result, ident, items)
+        signals = self._signals(msg, result, ident, items, attached.signals)
         strength, reasons = self._strength(msg, ident, items, repeat_customer)
         return Checklist(
             key=msg.key,
@@ -80,10 +81,12 @@ class Extractor:
             signals=tuple(signals),
             strength=strength,
             strength_reasons=tuple(reasons),
+            line_items=attached.line_items,
         )
 
-    def _signals(self, msg: ParsedMessage, result: Result, ident: Identity, items: dict[str, Finding | None]) -> list[Signal]:
-        fired = {s.name: s for s in result.signals}
+    def _signals(self, msg: ParsedMessage, result: Result, ident: Identity, items: dict[str, Finding | None],
+                 from_attachments: tuple[Signal, ...] = ()) -> list[Signal]:
+        fired = {s.name: s for s in (*from_attachments, *result.signals)}
         out: list[Signal] = []
         auto = _auto_reply(msg) or (
             Signal("auto_reply", fired["out_of_office"].rule, fired["out_of_office"].reason) if "out_of_office" in fired else None
@@ -108,9 +111,10 @@ class Extractor:
         concrete = _concrete(items, ("specs", "quantity", "lead_time", "material", "target_price", "customization"))
         if "lure" in fired and concrete <= 1:
             return Signal("invalid", fired["lure"].rule, f"scam or phishing wording: {fired['lure'].reason}")
-        risky = [a.filename for a in msg.attachments if _RISKY_ATTACHMENT.search(a.filename or "")]
+        risky = [a for a in msg.attachments if a.danger]
         if risky and (_ORDER_WORDS.search(msg.subject) or _ORDER_WORDS.search(msg.text)):
-            return Signal("invalid", "INVALID_RISKY_ATTACHMENT", f"an order-style mail carries an archive, HTML or executable attachment ({risky[0]})")
+            return Signal("invalid", "INVALID_RISKY_ATTACHMENT",
+                          f"an order-style mail carries {risky[0].danger} where the order should be ({risky[0].filename})")
         look_alike = self._look_alike(msg)
         if look_alike:
             return Signal("invalid", "INVALID_LOOK_ALIKE_LINK", f"a link points to a look-alike of our domain ({look_alike})")

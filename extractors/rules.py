@@ -30,7 +30,7 @@ from extractors.core.errors import RulesError
 from extractors.core.model import ITEM_IDS, SIGNAL_IDS
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
-PARTS = ("text", "subject", "signature", "form")
+PARTS = ("text", "subject", "signature", "form", "attachment")  # attachment: the text read from attached files
 NORMALISERS = (
     "text",
     "quantity",
@@ -60,7 +60,7 @@ class Rule(_Strict):
     vocab: list[str] = []
     regex: list[str] = []
     trigger: list[str] = []  # words one of which every regex match contains (derived when empty)
-    parts: list[Literal["text", "subject", "signature", "form"]] = ["text", "subject", "form"]
+    parts: list[Literal["text", "subject", "signature", "form", "attachment"]] = ["text", "subject", "form", "attachment"]
     normaliser: Literal[NORMALISERS] = "text"  # type: ignore[valid-type]
     confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     in_question: Literal["reject", "allow"] = "reject"

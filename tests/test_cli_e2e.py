@@ -89,3 +89,14 @@ def test_inbox_untouched(run_twice: dict) -> None:
 
 def test_no_subject_stacks_re(run_twice: dict) -> None:
     assert not [d["Subject"] for d in run_twice["drafts"] if d["Subject"].lower().startswith("re: re:")]
+
+
+def test_the_spreadsheet_only_inquiry_is_quoted_from_its_rows(run_twice: dict) -> None:
+    inquiry = _inquiries()["19-rfq-spreadsheet-only-kenya"]
+    draft = next(d for d in run_twice["drafts"] if d["In-Reply-To"].strip() == inquiry["Message-ID"])
+    text = draft.get_body(("plain",)).get_content()
+    rows = ["All-in-one solar street light (BW-SSL60), 60W, 6500K, IP65, LiFePO4 12.8V 30Ah: 400 sets, target price USD 85",
+            "Solar flood light with remote control (BW-SFL100), 100W, IP66: 120 pcs, target price USD 28.5",
+            "Galvanised pole 6 m, Q235 steel, hot-dip galvanised: 400 pcs"]
+    assert "Your items, as listed in your RFQ_2026.xlsx:" in text and all(f"- {row}" in text for row in rows)
+    assert "could you please also let us know" not in text  # nothing the file states is asked

@@ -16,15 +16,17 @@ from daemon.limits import DEFAULT_LIMITS, MAX_SUBJECT_CHARS, Limits, cut_text
 from daemon.parse import (
     charset,  # noqa: F401  (installs the charset aliases)
     htmltext,
+    sandbox,
 )
 from daemon.parse.addresses import clean, first_mailbox, mailboxes
+from daemon.parse.attachments import Reader, read_all
 from daemon.parse.fallback import StdlibMail
 from daemon.parse.language import detect
 from daemon.parse.platforms import Platforms
 from daemon.parse.quotes import split_reply
 from daemon.parse.screen import header_size
 from extractors.core.errors import MessageError
-from extractors.core.model import Attachment, ParsedMessage, RawMessage
+from extractors.core.model import ParsedMessage, RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +125,12 @@ def bounded_fields(data: bytes, limit: int = MAX_FIELD_BYTES) -> tuple[bytes, li
     return b"".join(fields) + data[end:], notes
 
 
-def parse(raw: RawMessage, platforms: Platforms | None = None, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
+def parse(raw: RawMessage, platforms: Platforms | None = None, limits: Limits = DEFAULT_LIMITS,
+          reader: Reader | None = sandbox.DEFAULT) -> ParsedMessage:
     """Decode one message. Never raises on odd input (what cannot be read is left empty) except MessageError for
     a MIME structure nested too deeply to read. Addresses come from a strict parse of the address headers: a
-    message without a usable From address has from_addr ''. Text over the limit is cut, and the cut noted."""
+    message without a usable From address has from_addr ''. Text over the limit is cut, and the cut noted.
+    Attachments are read by `reader` (the attachment sandbox; None: only classified by their first bytes)."""
     data, notes = bounded_fields(raw.data)
     try:
         mail = _read(data)
@@ -158,14 +162,7 @@ def parse(raw: RawMessage, platforms: Platforms | None = None, limits: Limits = 
         if found is not None:
             platform, new, form = found
     language, known = detect(new or subject)
-    attachments = tuple(
-        Attachment(
-            filename=_clean_header(a.get("filename", "") or ""),
-            content_type=str(a.get("mail_content_type", "") or ""),
-            size=len(a.get("payload", "") or ""),
-        )
-        for a in (mail.attachments or [])
-    )
+    attachments = read_all(mail.attachments or [], reader, _clean_header)
     digest = hashlib.sha256(
         "\x00".join((from_addr.lower(), subject, headers.get("date", ""), body)).encode("utf-8", "surrogatepass")
     ).hexdigest()
@@ -192,7 +189,7 @@ def parse(raw: RawMessage, platforms: Platforms | None = None, limits: Limits = 
         attachments=attachments,
         platform=platform,
         form=form,
-        links=links,
+        links=tuple(dict.fromkeys(links + tuple(u for a in attachments for u in a.links))),
         content_hash=digest,
         notes=tuple(notes),
     )

@@ -67,10 +67,64 @@ class RawMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentText:
+    """Text read from one attachment (a sheet, a document, all pages of a PDF), a part of the message of its own.
+    `places` marks where each stretch of the text stands in the file: (offset in `text`, place), in order, e.g.
+    (0, "Sheet1!A1:F1"), (22, "Sheet1!A2:B2") or (0, "page 1"), (1804, "page 2")."""
+
+    file: str  # the attachment's file name
+    name: str  # the part of the file: "Sheet1", or "" for the whole file
+    text: str
+    places: tuple[tuple[int, str], ...] = ()
+    language: str = "en"
+
+    @property
+    def title(self) -> str:
+        """"RFQ_2026.xlsx, Sheet1" or "spec.pdf"."""
+        return f"{self.file}, {self.name}" if self.name else self.file
+
+    def source(self, offset: int) -> str:
+        """The file and the place of `offset` in it: "RFQ_2026.xlsx, Sheet1!A2:B2", "spec.pdf, page 2"."""
+        place = self.place_at(offset)
+        return f"{self.file}, {place}" if place else self.title
+
+    def place_at(self, offset: int) -> str:
+        """The place of the stretch holding `offset` ("" when the text has no places)."""
+        found = ""
+        for start, place in self.places:
+            if start > offset:
+                break
+            found = place
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Rows of cells as an attachment lays them out, each row with its place in the file. A grid (a sheet, a CSV
+    file, a Word table) has one cell per column; laid-out text (a PDF page) has the runs of text of each line, with
+    the character column each run starts at in `columns`."""
+
+    file: str  # the attachment's file name
+    name: str  # "Sheet1", "table 1", "page 2"
+    rows: tuple[tuple[str, ...], ...]
+    places: tuple[str, ...]  # per row: "Sheet1!A5:F5", "table 1, row 3", "page 2"
+    columns: tuple[tuple[int, ...], ...] = ()  # laid-out text only: per row, the start column of each cell
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
+    """A file attached to the message: its type as its content shows it, and what reading it came to."""
+
     filename: str
-    content_type: str
+    content_type: str  # as declared in the message
     size: int
+    kind: str = ""  # decided by content: xlsx, xls, ods, csv, pdf, docx, text, image, html, archive, ...
+    status: str = ""  # read | skipped | refused
+    reason: str = ""  # what was read ("1 sheet, 7 rows"), or why it was skipped or refused
+    danger: str = ""  # why the file type is dangerous where an order or quotation should be ("" when it is not)
+    texts: tuple[AttachmentText, ...] = ()
+    tables: tuple[Table, ...] = ()
+    links: tuple[str, ...] = ()  # link targets inside the file (a PDF's link annotations), never followed
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +176,11 @@ class Finding:
     end: int
     rule: str
     confidence: float
-    part: str = "text"  # text | subject | signature | form
+    part: str = "text"  # text | subject | signature | form | attachment
+    source: str = ""  # an attachment finding's file and place in it: "RFQ_2026.xlsx, Sheet1!A5:F5"
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "value": self.value,
             "evidence": self.evidence,
             "rule": self.rule,
@@ -133,6 +188,9 @@ class Finding:
             "span": [self.start, self.end],
             "part": self.part,
         }
+        if self.source:
+            out["source"] = self.source
+        return out
 
 
 @dataclass(frozen=True, slots=True)
