@@ -127,7 +127,7 @@ def main() -> None:
         answer = box.read(f"file.{kind}", data)
         raw = RawMessage(MessageKey("b", "INBOX", 1, 1), fx.mail("Please quote the attached.", [(f"file.{kind}", "application/octet-stream", data)]))
         read_ms = median_ms(lambda data=data, kind=kind: box.read(f"file.{kind}", data), args.repeat)
-        parse_ms = median_ms(lambda raw=raw: parse(raw, None, box), args.repeat)
+        parse_ms = median_ms(lambda raw=raw: parse(raw, None, reader=box), args.repeat)
         tables = len([r for t in answer.get("tables", []) for r in t["rows"]])
         print(f"{kind:<6}{size:<11}{len(data):>10}{read_ms:>10.1f}{parse_ms:>10.1f}{tables:>12}  {answer['status']} ({answer['reason'][:50]})")
     print(f"\nhostile files (each refused; the time to the refusal, median of {args.repeat}):")

@@ -37,7 +37,7 @@ ERROR_CHARS = 1000  # of a technical error kept in the store's error column
 def analyse(raw: RawMessage, kit: Toolkit, history: History = NO_HISTORY,
             limits: Limits = DEFAULT_LIMITS) -> tuple[ParsedMessage, Assessment]:
     """parse -> extract -> assess, with no side effects (used by `explain` and `eval` too)."""
-    parsed = parse(raw, kit.platforms, limits)
+    parsed = parse(raw, kit.platforms, limits=limits)
     return parsed, assess(_checklist(parsed, kit, history), kit.decisions, history)
 
 
@@ -55,12 +55,12 @@ class _Budget:
                                f"{self.seconds:g}-second budget ([daemon] message_seconds)")
 
 
-def _stage(name: str, call: Any, *args: Any) -> Any:
+def _stage(name: str, call: Any, *args: Any, **kwargs: Any) -> Any:
     """Run one pure stage; an error in it is the message's (the same input fails the same way again), so it becomes
     MessageError naming the stage, the library's own words kept only in the error column. Memory and I/O errors
     are not the message's doing: they are raised as they are and the message is tried again."""
     try:
-        return call(*args)
+        return call(*args, **kwargs)
     except (TriageError, MemoryError, OSError):
         raise
     except Exception as e:  # noqa: BLE001 - any other failure of a pure stage is deterministic
@@ -103,7 +103,7 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limit
     rejected = screen(raw.data, limits)
     if rejected:
         return _skip(raw, store, rejected)
-    parsed = _stage("parse", parse, raw, kit.platforms, limits)
+    parsed = _stage("parse", parse, raw, kit.platforms, limits=limits)
     if not parsed.from_addr:
         return _skip(raw, store, NO_SENDER, parsed)
     meta: dict[str, Any] = {"sender": parsed.from_addr, "subject": parsed.subject, "content_hash": parsed.content_hash}

@@ -36,7 +36,7 @@ def kit() -> Toolkit:
 def analysed(kit: Toolkit, sandbox: Sandbox, files: list[tuple[str, str, bytes]], body: str = BODY,
              subject: str = "RFQ - please quote as attached") -> tuple[ParsedMessage, Assessment]:
     raw = RawMessage(MessageKey("t", "INBOX", 1, 1), fx.mail(body, files, subject=subject))
-    parsed = parse(raw, kit.platforms, sandbox)
+    parsed = parse(raw, kit.platforms, reader=sandbox)
     return parsed, assess(kit.extractor.extract(parsed), kit.decisions)
 
 
@@ -163,7 +163,7 @@ def test_the_body_wins_over_the_attachment(kit: Toolkit, sandbox: Sandbox) -> No
 
 def test_a_spreadsheet_raises_clarity_to_a_precise_quote(kit: Toolkit, sandbox: Sandbox) -> None:
     raw = RawMessage(MessageKey("t", "INBOX", 1, 1), fx.mail(BODY, [("RFQ_2026.xlsx", fx.XLSX, fx.rfq_xlsx_en())]))
-    without = kit.extractor.extract(parse(raw, kit.platforms, None))
+    without = kit.extractor.extract(parse(raw, kit.platforms, reader=None))
     _, a = analysed(kit, sandbox, [("RFQ_2026.xlsx", fx.XLSX, fx.rfq_xlsx_en())])
     assert (without.clarity, a.clarity, a.action) == (2, 10, "precise_quote")
 

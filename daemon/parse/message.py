@@ -125,7 +125,7 @@ def bounded_fields(data: bytes, limit: int = MAX_FIELD_BYTES) -> tuple[bytes, li
     return b"".join(fields) + data[end:], notes
 
 
-def parse(raw: RawMessage, platforms: Platforms | None = None, limits: Limits = DEFAULT_LIMITS,
+def parse(raw: RawMessage, platforms: Platforms | None = None, *, limits: Limits = DEFAULT_LIMITS,
           reader: Reader | None = sandbox.DEFAULT) -> ParsedMessage:
     """Decode one message. Never raises on odd input (what cannot be read is left empty) except MessageError for
     a MIME structure nested too deeply to read. Addresses come from a strict parse of the address headers: a
