@@ -145,6 +145,11 @@ class SellerConfig(_Strict):
 
 class DaemonConfig(_Strict):
     interval_seconds: int = Field(default=60, ge=5, le=86400)
+    # threads that run the mailboxes' passes (each mailbox uses one at a time; waiting costs none)
+    workers: int = Field(default=8, ge=1, le=256)
+    # PostgreSQL store: how often a replica confirms its session and claims or releases mailboxes; an orphaned
+    # mailbox is taken over within about this long
+    claim_seconds: int = Field(default=5, ge=1, le=300)
     max_attempts: int = Field(default=3, ge=1, le=100)  # attempts at a message whose failure may pass (memory, I/O)
     max_message_bytes: int = Field(default=limits.MAX_MESSAGE_BYTES, ge=10_000)
     max_header_bytes: int = Field(default=limits.MAX_HEADER_BYTES, ge=4096, le=16_000_000)

@@ -88,6 +88,18 @@ class Metrics:
         """Set whether the store can be written."""
         self._store_up.set(1 if up else 0)
 
+    def forget(self, mailbox: str) -> None:
+        """Drop the gauges of a mailbox this process no longer owns (its new owner reports it)."""
+        with self._lock:
+            self._states.pop(mailbox, None)
+        for gauge, labels in ((self._healthy, [(mailbox,)]), (self._backlog, [(mailbox,)]),
+                              (self._state, [(mailbox, s) for s in STATES])):
+            for values in labels:
+                try:
+                    gauge.remove(*values)
+                except KeyError:
+                    pass
+
     def health(self) -> tuple[bool, str]:
         """The daemon's verdict (health_source) when it gave one; else whether no mailbox has been in state error
         for longer than unhealthy_after, with a one-line reason."""
@@ -160,6 +172,9 @@ class NullMetrics(Metrics):
         """Do nothing."""
 
     def store_up(self, up: bool) -> None:
+        """Do nothing."""
+
+    def forget(self, mailbox: str) -> None:
         """Do nothing."""
 
     def health(self) -> tuple[bool, str]:

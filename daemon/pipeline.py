@@ -167,6 +167,7 @@ def _deliver_once(raw: RawMessage, parsed: ParsedMessage, draft: Draft, mailbox:
     an IMAP mailbox once per batch it hands over, else here per message. So the mailbox knows which messages an
     earlier pass may have saved a draft for, and only those need the (on IMAP, costly) search of Drafts for the
     draft's deterministic Message-ID."""
+    mailbox.check_held()
     if raw.may_have_draft and mailbox.find_draft(draft.message_id):
         log.info("mailbox=%s uid=%s draft %s is in Drafts already", raw.key.account, raw.key.uid, draft.message_id)
         return

@@ -79,6 +79,11 @@ class Database:
             "Check the database URL in the configuration and that the server accepts connections."
         )
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file (None for PostgreSQL or an in-memory database)."""
+        return self._sqlite_path()
+
     def _sqlite_path(self) -> Path | None:
         db = self.engine.url.database
         if self.engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
