@@ -110,9 +110,13 @@ class Replicas(Ownership):
         return self.session.fileno()
 
     def round(self, names: Sequence[str], held: set[str], busy: set[str]) -> Round:
-        """One claim round; TransientError when the session is lost (then this process holds nothing)."""
+        """One claim round; TransientError when the session is lost (then this process holds nothing). The first
+        round on a new session after a lost one claims nothing: when the database comes back, every replica gets
+        one round to reconnect before the shares are worked out (else the first back would claim them all)."""
         if not self.session.open_:
             self.session.open()
+            pids = sorted({pid for pid, _ in self.session.members()} | {self.session.pid})
+            return Round(replicas=len(pids), share=0)
         pids = sorted({pid for pid, _ in self.session.members()} | {self.session.pid})
         rank = pids.index(self.session.pid)
         share = len(names) // len(pids) + (1 if rank < len(names) % len(pids) else 0)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import sqlalchemy as sa
 
 from daemon.demo import sample_files
 from daemon.store import Store
@@ -288,3 +289,66 @@ def test_three_replicas_share_twenty_mailboxes_survive_a_kill_and_rebalance_for_
     print(f"replicas: {expected} messages ({drafts_total} drafts, 0 duplicated, 0 lost) over {MAILBOXES} mailboxes; "
           f"SIGKILL of a replica owning {len(orphans)}: taken over in {takeover:.1f} s (claim_seconds {CLAIM}); "
           f"{watcher.readings} lock readings, no double owner")
+
+
+def test_a_second_process_on_a_sqlite_store_is_refused(tmp_path: Path) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "Maildir" / sub).mkdir(parents=True)
+    config = tmp_path / "config.toml"
+    config.write_text('[store]\nurl = "sqlite:///triage.sqlite3"\n[daemon]\ninterval_seconds = 5\n\n[[mailboxes]]\n'
+                      'name = "sales"\nkind = "maildir"\npath = "Maildir"\ndrafts = "Drafts"\n', encoding="utf-8")
+    assert cli("--config", str(config), "db", "upgrade").returncode == 0
+    first = DaemonProcess(config, {})
+    try:
+        first.wait_for("polling every 5 s")
+        second, once = cli("--config", str(config), "run"), cli("--config", str(config), "run", "--once")
+        status = cli("--config", str(config), "status")
+        assert first.terminate() == 0
+    finally:
+        first.kill()
+    for refused in (second, once):
+        err = refused.stderr.decode()
+        assert refused.returncode == 2 and "is in use by inquiry-triage on " in err and \
+            f"pid {first.proc.pid}; a SQLite store serves one process" in err, err
+    assert f"pid {first.proc.pid}" in status.stdout.decode(), status.stdout.decode()
+    assert cli("--config", str(config), "run", "--once").returncode == 0  # the lock went with the process
+
+
+def test_a_replica_whose_session_the_server_ends_stops_at_once_and_claims_again(tmp_path: Path) -> None:
+    with fleet_of_mailboxes(tmp_path) as (server, fleet, users):
+        schema = fleet.folder / "schema.toml"
+        schema.write_text(f'[store]\nurl = "{fleet.store_url}"\n', encoding="utf-8")
+        assert cli("--config", str(schema), "db", "upgrade").returncode == 0
+        watcher = LockWatcher(fleet.store_url, fleet.names)
+        watcher.start()
+        try:
+            replica = fleet.start()
+            wait_for(lambda: watcher.counts() == Counter({replica.proc.pid: MAILBOXES}), 90, "all mailboxes claimed")
+            replica.wait_for("waiting with IDLE", count=MAILBOXES)
+            visitor = cli("--config", str(fleet.folder / "replica0.toml"), "run", "--once", env=fleet.env)
+            url = fleet.store_url.replace("postgresql:", "postgresql+psycopg:", 1)
+            engine = sa.create_engine(url)
+            with engine.connect() as conn:
+                ended = conn.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE "
+                    "'inquiry-triage replica %' AND datname = current_database()")).scalar()
+            engine.dispose()
+            replica.wait_for(f"Stopping {MAILBOXES} mailbox(es) until this replica can confirm it owns them", timeout=10)
+            wait_for(lambda: watcher.counts() == Counter({replica.proc.pid: MAILBOXES}), 60, "all claimed again")
+            feeder = Feeder(server, users, pause=0)
+            for i in range(MAILBOXES):
+                feeder.put(i, i)
+            wait_for(lambda: replica.text().count("status=") >= MAILBOXES, 60, "the new mail processed")
+            assert replica.terminate() == 0
+        finally:
+            watcher.stop.set()
+            watcher.join(5)
+        for i, (user, pw) in enumerate(users):
+            with server.connect(user, pw) as c:
+                replies = [str(email.message_from_bytes(d, policy=email.policy.default)["In-Reply-To"]).strip()
+                           for _, _, d in drafts(c)]
+            assert sorted(replies) == sorted(feeder.inquiries[i])
+    assert ended is True and visitor.returncode == 0
+    assert visitor.stderr.decode().count("is owned by a running replica; left to it") == MAILBOXES
+    stopped, claimed = replica.text().index("Stopping 20"), replica.text().rindex("claimed by this replica")
+    assert stopped < claimed and watcher.violations == []
