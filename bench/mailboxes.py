@@ -28,11 +28,12 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import json
 import random
 import statistics
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -94,7 +95,7 @@ class Size:
     connections: int = 0
     latency: list[float] = field(default_factory=list)
     missing: int = 0
-    per_message: tuple[float, float, float] | None = None  # daemon ms, database ms, transactions
+    per_message: tuple[float, float, float, float] | None = None  # daemon ms, database ms, transactions, bytes
     errors: list[str] = field(default_factory=list)
 
 
@@ -133,10 +134,13 @@ def db_cpu(pids: list[int]) -> dict[int, float]:
     return {p: c for p in pids if (c := cpu_seconds(p)) is not None}
 
 
-def commits(url: str) -> int:
+def commits(url: str) -> tuple[int, int]:
+    """Transactions committed in the database so far, and the bytes of its tables with their indexes."""
     with psycopg.connect(url, autocommit=True) as conn:
-        return int(conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-                   .fetchone()[0])
+        xacts = conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()
+        size = conn.execute("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON "
+                            "n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'").fetchone()
+    return int(xacts[0]), int(size[0] or 0)  # type: ignore[index]
 
 
 def idle_windows(pid: int, url: str | None, window: float, repeat: int, size: Size) -> None:
@@ -180,13 +184,14 @@ def latencies(server: Dovecot, users: list[tuple[str, str]], appends: int, pause
 
 
 def per_message(server: Dovecot, user: tuple[str, str], n: int, pid: int, url: str | None,
-                daemon: DaemonProcess) -> tuple[float, float, float]:
-    """Daemon CPU ms, database CPU ms and database transactions per message over a burst of n inquiries."""
+                daemon: DaemonProcess) -> tuple[float, float, float, float]:
+    """Daemon CPU ms, database CPU ms, database transactions and database bytes per message over a burst of n
+    inquiries."""
     mails = [data for _, data in corpus(n, drafting_only=True, vary=True)]
     done_before = daemon.text().count(" status=")
     pids = backends(url)
     before, db_before = cpu_seconds(pid) or 0.0, db_cpu(pids)
-    xacts = commits(url) if url else 0
+    xacts, size = commits(url) if url else (0, 0)
     with server.connect(*user) as c:
         c.multiappend("INBOX", mails)
     deadline = time.monotonic() + 600
@@ -196,7 +201,8 @@ def per_message(server: Dovecot, user: tuple[str, str], n: int, pid: int, url: s
     after = cpu_seconds(pid) or 0.0
     db_after = db_cpu(sorted(set(pids) | set(backends(url))))
     db_ms = 1000 * sum(c - db_before.get(p, 0.0) for p, c in db_after.items()) / n if url else 0.0
-    return 1000 * (after - before) / n, db_ms, ((commits(url) - xacts) / n if url else 0.0)
+    xacts_after, size_after = commits(url) if url else (0, 0)
+    return 1000 * (after - before) / n, db_ms, (xacts_after - xacts) / n, (size_after - size) / n
 
 
 @contextlib.contextmanager
@@ -275,9 +281,10 @@ def report(sizes: list[Size], args: argparse.Namespace, warm: float) -> None:
               f"{1000 * cpu:.2f} thousandths of a % of a core, database CPU {1000 * db:.2f} thousandths of a %")
     for s in sizes:
         if s.per_message:
-            d, db, x = s.per_message
+            d, db, x, size = s.per_message
             print(f"per message ({args.messages} inquiries in one mailbox, {s.n} mailboxes): daemon CPU {d:.1f} ms, "
-                  f"database CPU {db:.2f} ms, {x:.1f} database transactions")
+                  f"database CPU {db:.2f} ms, {x:.1f} database transactions, {size / 1024:.1f} KB of tables and "
+                  "indexes")
         if s.missing or s.errors:
             print(f"{s.n} mailboxes: {s.missing} draft(s) missing after {DRAFT_TIMEOUT:.0f} s; {len(s.errors)} error "
                   "line(s) in the daemon's log")
@@ -296,6 +303,7 @@ def main() -> None:
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between two timed inquiries")
     ap.add_argument("--messages", type=int, default=0, help="inquiries of the per-message burst (at the first size)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for all mailboxes to idle")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file (for bench/all.py)")
     args = ap.parse_args()
     counts = [int(x) for x in args.sizes.split(",")]
     with running_dovecot(users=max(counts), extra=DOVECOT_LIMITS) as server:
@@ -311,6 +319,10 @@ def main() -> None:
             if len(sizes) < len(counts):
                 print("\n".join(trouble[-20:]))
     report(sizes, args, warm)
+    if args.json:
+        args.json.write_text(json.dumps({"store": args.store, "window": args.window, "repeat": args.repeat,
+                                         "messages": args.messages, "sizes": [asdict(s) for s in sizes],
+                                         "dovecot_trouble": len(trouble)}), encoding="utf-8")
     if trouble:
         print(f"Dovecot logged {len(trouble)} warning or error line(s), e.g.:")
         for line in trouble[:5]:

@@ -3,6 +3,7 @@ a lost session; and the lock file of a SQLite store."""
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from daemon.ownership import Replicas
+from daemon.store import Store
 from daemon.store.locks import Session, StoreLock, mailbox_key, owners, store_holder
+from daemon.store.schema import SCHEMA_HEAD
 from extractors.core.errors import ConfigError, TransientError
+from tests.faults import shared_pg_database
 
 
 @pytest.fixture
@@ -167,3 +171,15 @@ def test_a_sqlite_store_serves_one_process(tmp_path: Path) -> None:
     assert store_holder(db) is None
     second.acquire()
     second.release()
+
+
+def test_replicas_starting_together_upgrade_the_schema_one_at_a_time() -> None:
+    with shared_pg_database() as (host, port, name):
+        stores = [Store(f"postgresql+psycopg://postgres@{host}:{port}/{name}") for _ in range(3)]
+        try:
+            with concurrent.futures.ThreadPoolExecutor(3) as pool:
+                list(pool.map(lambda s: s.upgrade(), stores))  # each would fail on the others' tables without the lock
+            assert {s.revision() for s in stores} == {SCHEMA_HEAD}
+        finally:
+            for s in stores:
+                s.dispose()

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.store.locks import SCHEMA_KEY
 from daemon.store.schema import SCHEMA_HEAD
 from extractors.core.errors import ConfigError, TransientError
 
@@ -102,6 +103,8 @@ class Database:
 
         try:
             with self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":  # replicas starting together upgrade one at a time
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_KEY})
                 url = self.engine.url.render_as_string(hide_password=False)
                 command.upgrade(migrations_config(url, conn), "head")
         except OperationalError as e:

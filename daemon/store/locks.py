@@ -40,11 +40,17 @@ WHERE datname = current_database() AND application_name LIKE %s ORDER BY pid
 """
 
 
+def _key(text: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
+
+
+SCHEMA_KEY = _key(b"inquiry-triage schema upgrade")  # a transaction lock: one schema upgrade at a time
+
+
 def mailbox_key(name: str) -> int:
     """The advisory lock key of a mailbox: a signed 64-bit hash of its name (a collision among 100,000 mailboxes
     has a chance of about 3 in 10 billion; it would only make the two mailboxes share one owner)."""
-    digest = hashlib.blake2b(b"inquiry-triage mailbox\0" + name.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return _key(b"inquiry-triage mailbox\0" + name.encode())
 
 
 def _key_of(classid: int, objid: int) -> int:
