@@ -18,10 +18,12 @@ backoff and a new attempt. The main thread writes the health to the store whenev
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import random
+import resource
 import select
 import signal
 import socket
@@ -256,6 +258,7 @@ class Daemon:
         at start can be opened."""
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
+        open_files(len(self.mailboxes) + 100)
         self.ownership.join()
         self.loop = Loop(self.workers)
         waiting = threading.Thread(target=self.loop.run, name="waiting", daemon=True)
@@ -527,6 +530,19 @@ class Daemon:
             if self.jobs.get(job.name) is job:
                 del self.jobs[job.name]
         job.ended.set()
+
+
+def open_files(needed: int) -> None:
+    """Raise the soft limit of open files to the hard one (each IMAP mailbox keeps a connection open); warn when
+    even that is below what the mailboxes need."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning("Only %d files may be open, about %d are needed (one connection per mailbox); raise the limit "
+                    "(systemd LimitNOFILE, ulimit -n)", soft, needed)
 
 
 def fingerprint(paths: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
