@@ -131,7 +131,8 @@ def run(ctx: click.Context, once: bool) -> None:
     if cfg.metrics.enabled and not once:
         log.info("Metrics: http://%s:%d/metrics and /healthz", cfg.metrics.host, cfg.metrics.port)
     health = Health([], unhealthy_after=cfg.daemon.unhealthy_after_seconds,
-                    stalled_after=cfg.daemon.stalled_after_seconds, busy_after=max(60.0, 2 * cfg.daemon.message_seconds))
+                    stalled_after=cfg.daemon.stalled_after_seconds, busy_after=max(60.0, 2 * cfg.daemon.message_seconds),
+                    heartbeat=cfg.daemon.heartbeat_seconds)
     daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg, prepare=True), cfg.daemon.interval_seconds,
                     cfg.daemon.max_attempts, Limits.of(cfg.daemon), watch, metrics, health, ownership=ownership,
                     workers=cfg.daemon.workers, claim_seconds=cfg.daemon.claim_seconds)
@@ -328,8 +329,6 @@ def status(ctx: click.Context) -> None:
     Exit codes: 0 ok, 1 a mailbox is unhealthy, 3 the store is unreachable."""
     import datetime as dt
 
-    from daemon.health import HEARTBEAT_SECONDS
-
     cfg = _config(ctx)
     live = _live_health(cfg)
     try:
@@ -352,7 +351,7 @@ def status(ctx: click.Context) -> None:
         state = s.get("state", "never polled")
         unhealthy = unhealthy or state in ("error", "stalled")
         updated = s.get("updated_at")
-        if updated is not None and (now - updated).total_seconds() > 3 * HEARTBEAT_SECONDS:
+        if updated is not None and (now - updated).total_seconds() > 3 * cfg.daemon.heartbeat_seconds:
             state += f" (as of {updated:%Y-%m-%d %H:%M:%SZ}: no daemon has written it since)"
         c = counts[m.name]
         table.add_row(m.name, owners.get(m.name, "-"), state, str(s.get("last_poll") or "-"), str(s.get("backlog") or 0), str(c.get("drafted", 0)),

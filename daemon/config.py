@@ -158,6 +158,9 @@ class DaemonConfig(_Strict):
     # /healthz and `status`: a mailbox in state error this long, or with a backlog that has not moved this long,
     # is unhealthy
     unhealthy_after_seconds: int = Field(default=120, ge=1, le=86400)
+    # the mailbox states are written at least this often (one statement for all a process owns); `status` marks a
+    # row not written for three times as long. Thousands of mailboxes per database: see docs/operations.md
+    heartbeat_seconds: int = Field(default=10, ge=1, le=3600)
     stalled_after_seconds: int = Field(default=900, ge=10, le=86400)
     # a configuration or secret file that other users can read: "warn" (log a warning) or "refuse" (exit 2)
     readable_secrets: Literal["warn", "refuse"] = "warn"

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 10.0  # the states are written at least this often: a store that fails is noticed while idle
-# too, and `status` can tell a row no daemon writes any more
+HEARTBEAT_SECONDS = 10.0  # the states are written at least this often ([daemon] heartbeat_seconds): a store that
+# fails is noticed while idle too, and `status` can tell a row no daemon writes any more
 
 
 def _utc() -> dt.datetime:
@@ -53,9 +53,10 @@ class Health:
     """The health of every mailbox of the daemon and of its store; thread-safe, never raising."""
 
     def __init__(self, names: list[str], *, unhealthy_after: float = 120, stalled_after: float = 900,
-                 busy_after: float = 60, metrics: Metrics | None = None,
+                 busy_after: float = 60, heartbeat: float = HEARTBEAT_SECONDS, metrics: Metrics | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], dt.datetime] = _utc) -> None:
         self.unhealthy_after, self.stalled_after, self.busy_after = unhealthy_after, stalled_after, busy_after
+        self.heartbeat = heartbeat
         self._clock, self._wall = clock, wall
         self._metrics = metrics
         self._lock = threading.Lock()
@@ -218,14 +219,14 @@ class Health:
 
     # -- writing it to the store ------------------------------------------------------------------------------
     def flush(self, store: Store, force: bool = False) -> None:
-        """Write the changed states to the store, and every HEARTBEAT_SECONDS (or with force) the time of writing
+        """Write the changed states to the store, and every `heartbeat` seconds (or with force) the time of writing
         of the others (one statement for all); when the store cannot be written, remember since when and try again
         at the next flush. Never raises."""
         if not self._flushing.acquire(blocking=False):
             return  # another thread is writing them now
         try:
             now = self._clock()
-            beat = force or now - self._written > HEARTBEAT_SECONDS
+            beat = force or now - self._written > self.heartbeat
             problems = self.problems()
             with self._lock:
                 rows = [self._row(name, box, problems.get(name)) for name, box in self._boxes.items()

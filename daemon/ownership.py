@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daemon.store.locks import ONCE, REPLICA, Session, StoreLock, mailbox_key, replica_name
+from extractors.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from daemon.store import Store
@@ -39,6 +40,8 @@ class Round:
     lost: list[str] = field(default_factory=list)
     replicas: int = 1
     share: int = 0
+    trouble: str = ""  # why fewer were claimed than the share allowed
+    others: set[str] = field(default_factory=set)  # held by other replicas (known when the round looked at them all)
 
 
 class Ownership:
@@ -127,6 +130,7 @@ class Replicas(Ownership):
             self._scanned = self._clock()
             holders = self.session.held()
             decided.lost = sorted(n for n in held if holders.get(mailbox_key(n)) != self.session.pid)
+            decided.others = {n for n in names if holders.get(mailbox_key(n), self.session.pid) != self.session.pid}
             for name in names:  # held by this session from before its mailboxes were stopped: let go, then claim
                 key = mailbox_key(name)
                 if name not in held and name not in busy and holders.get(key) == self.session.pid:
@@ -135,11 +139,20 @@ class Replicas(Ownership):
                     del holders[key]
             free = [n for n in names if n not in held and n not in busy and mailbox_key(n) not in holders]
             room = share - (len(held) - len(decided.lost))
+            if room > self.session.budget - len(holders):
+                room = max(0, self.session.budget - len(holders))
+                decided.trouble = (f"database {self.session.url_for_display}: its lock table has room for "
+                                   f"{self.session.budget:,} mailbox locks (half of max_locks_per_transaction x "
+                                   "connections), all taken; raise max_locks_per_transaction (docs/operations.md)")
             for name in sorted(free, key=self._preference, reverse=True):
                 if len(decided.claimed) >= room:
                     break
-                if self.session.try_lock(mailbox_key(name)):
-                    decided.claimed.append(name)
+                try:
+                    if self.session.try_lock(mailbox_key(name)):
+                        decided.claimed.append(name)
+                except ConfigError as e:  # the database's lock table is full: keep what was claimed
+                    decided.trouble = str(e)
+                    break
         return decided
 
     def release(self, name: str) -> None:

@@ -50,6 +50,7 @@ BACKOFF_MAX = 300.0  # never wait longer than this between attempts
 RETRY_SECONDS = 10.0  # a pass with failed messages is repeated after at most this long
 FENCE_ROUNDS = 3  # a replica that has not confirmed its session for this many claim rounds stops its mailboxes
 WORKERS = 8
+SLICE = 500  # messages of one mailbox per turn (a few seconds): a long backlog takes turns with the other mailboxes
 
 
 class Backoff:
@@ -108,8 +109,9 @@ class _Firsts:
             self._cond.notify_all()
 
     def wait(self, stop: threading.Event) -> list[bool]:
+        """Until one mailbox connected, or all failed (or stop)."""
         with self._cond:
-            while len(self.heard) < self.expected and not stop.is_set():
+            while len(self.heard) < self.expected and not any(self.heard) and not stop.is_set():
                 self._cond.wait(0.5)
             return list(self.heard)
 
@@ -146,6 +148,7 @@ class Daemon:
         self._round_lock = threading.Lock()
         self._confirmed = time.monotonic()
         self._view: tuple[int, int] = (0, -1)
+        self._trouble_logged = float("-inf")
         self._wake_r, self._wake_w = socket.socketpair()
         self.loop: Loop | None = None
         for mailbox in mailboxes:
@@ -155,12 +158,12 @@ class Daemon:
         return lambda waiting: self.health.backlog(name, waiting)
 
     # -- one pass ---------------------------------------------------------------------------------------------
-    def _pass(self, mailbox: Mailbox, stop: threading.Event | None = None) -> RunStats:
-        """One pass over an open mailbox; the health hears each message start and end."""
+    def _pass(self, mailbox: Mailbox, stop: threading.Event | None = None, limit: int | None = None) -> RunStats:
+        """One pass over an open mailbox (at most `limit` messages); the health hears each message start and end."""
         stop = stop or self.stop
         stats = run_mailbox(mailbox, self.kit, self.store, self.max_attempts, self.limits, stop, self.metrics,
-                            progress=lambda key: self.health.busy(mailbox.name, key))
-        self.health.ok(mailbox.name, backlog=0 if not stop.is_set() else None, polled=True)
+                            progress=lambda key: self.health.busy(mailbox.name, key), limit=limit)
+        self.health.ok(mailbox.name, backlog=0 if not stop.is_set() and not stats.cut else None, polled=True)
         return stats
 
     def _failed(self, mailbox: Mailbox, e: BaseException) -> None:
@@ -371,6 +374,9 @@ class Daemon:
         line = (f"replica {self.ownership.name}: owns {owned} of {len(self.mailboxes)} mailboxes "
                 f"({decided.replicas} replica{'s' if decided.replicas != 1 else ''}, share {decided.share})")
         self.health.replica(line)
+        if decided.trouble and time.monotonic() - self._trouble_logged > 60:
+            self._trouble_logged = time.monotonic()
+            log.error("%s", decided.trouble)
         view = (decided.replicas, decided.share)
         if view != self._view or decided.claimed or decided.release or decided.lost:
             self._view = view
@@ -379,8 +385,8 @@ class Daemon:
         with self._jobs_lock:
             current = set(self.jobs)
         for name in self.health.names():
-            if name not in current:
-                self.health.forget(name)  # stopped when the ownership was lost, and not claimed again
+            if name not in current and name in decided.others:
+                self.health.forget(name)  # stopped when the ownership was lost; another replica has it now
 
     def _check_lease(self) -> None:
         """Stop every mailbox when the ownership has not been confirmed for FENCE_ROUNDS claim rounds (a session
@@ -449,7 +455,7 @@ class Daemon:
                     self._arm(job, delay=job.backoff.next())
                     return
                 job.connected = True
-            stats = self._pass(mailbox, job.stop)
+            stats = self._pass(mailbox, job.stop, SLICE)
             job.backoff.reset()
             self._rest(job, stats)
         except Exception as e:  # noqa: BLE001 - nothing ends the job but stop
@@ -462,6 +468,9 @@ class Daemon:
         """After a pass (or an IDLE renewal with nothing new): IDLE on the server, or a timer."""
         if job.stop.is_set():
             self._end(job)
+            return
+        if stats is not None and stats.cut:  # more waiting: the next slice after the other mailboxes' turns
+            self._arm(job, delay=0)
             return
         if stats is not None and stats.failed:  # retry the failed messages soon, not at the next mail or renewal
             self._arm(job, delay=min(self.interval, RETRY_SECONDS))

@@ -16,7 +16,7 @@ from daemon.store import Store
 from daemon.store.locks import Session, StoreLock, mailbox_key, owners, store_holder
 from daemon.store.schema import SCHEMA_HEAD
 from extractors.core.errors import ConfigError, TransientError
-from tests.faults import shared_pg_database
+from tests.faults import private_postgres, shared_pg_database
 
 
 @pytest.fixture
@@ -183,3 +183,22 @@ def test_replicas_starting_together_upgrade_the_schema_one_at_a_time() -> None:
         finally:
             for s in stores:
                 s.dispose()
+
+
+def test_the_lock_table_is_never_filled_and_the_setting_is_named() -> None:
+    with private_postgres() as pg:
+        with (pg.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write("max_locks_per_transaction = 10\n")
+        pg.restart()
+        engine = sa.create_engine(pg.url)
+        replica = Replicas(Session(engine, "inquiry-triage replica full 1", claim_seconds=1))
+        replica.join()
+        try:
+            names = [f"full-{i}" for i in range(5000)]
+            decided = replica.round(names, set(), set())
+            assert len(decided.claimed) == replica.session.budget == 10 * 62 // 2  # 40 connections and 22 other backends
+            assert "raise max_locks_per_transaction" in decided.trouble
+            assert len(owners(engine, names)) == len(decided.claimed)  # and the server still takes connections
+        finally:
+            replica.leave()
+            engine.dispose()

@@ -76,6 +76,7 @@ class Session:
         self._conn: Any = None
         self._lock = threading.Lock()
         self.pid = 0
+        self.budget = 0
 
     @property
     def url_for_display(self) -> str:
@@ -109,6 +110,18 @@ class Session:
                 raise self._lost(e) from e
         self._conn = conn
         self.pid = int(conn.info.backend_pid)
+        self.budget = self._budget()
+
+    def _budget(self) -> int:
+        """How many mailbox locks the replicas may hold together: half the server's shared lock table
+        (max_locks_per_transaction x (backends + prepared transactions), as PostgreSQL sizes it). A full table
+        refuses every new connection to the server ("out of shared memory"), so it must never fill."""
+        names = ("max_locks_per_transaction", "max_connections", "autovacuum_max_workers", "max_worker_processes",
+                 "max_wal_senders", "max_prepared_transactions")
+        rows = self._query("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(names),))
+        got = {str(k): int(v) for k, v in rows}
+        backends = sum(got.get(n, 0) for n in names[1:5]) + 1 + got.get("max_prepared_transactions", 0)
+        return got.get("max_locks_per_transaction", 64) * backends // 2
 
     def close(self) -> None:
         """Close the session (the server frees its locks)."""
