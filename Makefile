@@ -53,7 +53,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon extractors tests bench
 	$(VENV)/bin/mypy daemon extractors
 
-# Every benchmark in one run (about 7 minutes on 2 cores), one table with the machine's facts (docs/benchmarks.md)
+# Every benchmark in one run (about 8 minutes on 2 cores), one table with the machine's facts (docs/benchmarks.md)
 bench: $(COMPILED) services
 	$(PY) bench/all.py
 

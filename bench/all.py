@@ -2,7 +2,7 @@
 
 Runs each benchmark script of bench/ as it is (a subprocess, its own arguments below), keeps its whole output in a
 log file, reads its figures from that output and prints one table (Markdown, to paste into docs/benchmarks.md).
-A figure that cannot be read says so and names the log. Takes about 7 minutes on 2 cores; each script on its own
+A figure that cannot be read says so and names the log. Takes about 8 minutes on 2 cores; each script on its own
 takes longer arguments for steadier figures (see docs/benchmarks.md).
 
     .venv/bin/python bench/all.py [--quick]
@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,7 +121,7 @@ def main() -> None:
                  "", "`locks.py`"))
 
     sizes = "10,100" if q else "10,100,500,2000"
-    window, repeat = ("8", "1") if q else ("12", "2")
+    window, repeat = ("8", "1") if q else ("12", "3")
     figures = log.with_name("mailboxes.json")
     text = run("mailboxes.py", "--sizes", sizes, "--window", window, "--repeat", repeat, "--appends", "8",
                "--messages", "200", "--json", str(figures), log=log)
@@ -145,8 +146,8 @@ def main() -> None:
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
-    print(f"\n`mailboxes.py` ran with {mailbox_args}; idle CPU is the median of the windows, process CPU time over "
-          "wall time.")
+    print(f"\n`mailboxes.py` ran with {mailbox_args}; idle CPU is the process's CPU time over wall time, the mean of "
+          "the windows (their lowest and highest in brackets).")
 
 
 def mailbox_rows(data: dict, how: str) -> list[Row]:  # type: ignore[type-arg]
@@ -155,25 +156,26 @@ def mailbox_rows(data: dict, how: str) -> list[Row]:  # type: ignore[type-arg]
     first = sizes[0]
     rows.append(("start-up to first poll (process start to the first mailbox's pass done, idling)",
                  f"{first['first_idle']:.1f} s", "", how))
+    def mean(values: list[float]) -> float:
+        return statistics.fmean(values) if values else 0.0
+
     for s in sizes:
-        cpu = sorted(s["cpu"])
-        db = sorted(s["db_cpu"])
+        cpu = sorted(s["cpu"]) or [float("nan")]
         lat = sorted(s["latency"])
         p50 = lat[len(lat) // 2] if lat else float("nan")
         p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
         rows.append((f"{s['n']:,} idle mailboxes in one process",
                      f"RSS {s['rss']:.0f} MB, {s['threads']} threads, {s['connections']:,} connections; idle CPU "
-                     f"{cpu[len(cpu) // 2]:.2f} % of a core (min {cpu[0]:.2f}), database {db[len(db) // 2] if db else 0:.2f} %; "
+                     f"{mean(s['cpu']):.2f} % of a core ({cpu[0]:.2f}-{cpu[-1]:.2f}), database {mean(s['db_cpu']):.2f} %; "
                      f"all idling {s['all_idle']:.1f} s after start; arrival to draft p50 {p50:.3f} s, p95 {p95:.3f} s",
                      "2,000: <= 400 MB, <= 5 %, <= 60 s" if s["n"] == 2000 else "", how))
     if len(sizes) > 1:
         a, b = sizes[0], sizes[-1]
         span = b["n"] - a["n"]
-        med = lambda v: sorted(v)[len(v) // 2] if v else 0.0  # noqa: E731
         rows.append((f"per idle mailbox ({a['n']} -> {b['n']:,})",
                      f"{1024 * (b['rss'] - a['rss']) / span:.0f} KB RSS, "
-                     f"{1000 * (med(b['cpu']) - med(a['cpu'])) / span:.2f} thousandths of a % of a core, database "
-                     f"{1000 * (med(b['db_cpu']) - med(a['db_cpu'])) / span:.2f} thousandths of a %", "", how))
+                     f"{1000 * (mean(b['cpu']) - mean(a['cpu'])) / span:.2f} thousandths of a % of a core, database "
+                     f"{1000 * (mean(b['db_cpu']) - mean(a['db_cpu'])) / span:.2f} thousandths of a %", "", how))
     burst = next((s for s in sizes if s.get("per_message")), None)
     if burst is not None:
         daemon_ms, db_ms, xacts, size = burst["per_message"]

@@ -255,28 +255,31 @@ def measure(server: Dovecot, users: list[tuple[str, str]], args: argparse.Namesp
 
 
 def report(sizes: list[Size], args: argparse.Namespace, warm: float) -> None:
-    def med(values: list[float]) -> str:
-        return f"{statistics.median(values):.2f}" if values else "-"
+    def mean(values: list[float]) -> str:
+        return f"{statistics.fmean(values):.2f}" if values else "-"
 
     def lo(values: list[float]) -> str:
         return f"{min(values):.2f}" if values else "-"
 
-    print(f"idle IMAP mailboxes in one daemon process (IDLE on, store {args.store}); idle CPU over {args.repeat} "
-          f"windows of {args.window:.0f} s after {args.settle:.0f} s settling (median, min); Dovecot warm-up "
-          f"{warm:.1f} s")
+    def hi(values: list[float]) -> str:
+        return f"{max(values):.2f}" if values else "-"
+
+    print(f"idle IMAP mailboxes in one daemon process (IDLE on, store {args.store}); idle CPU: CPU time over wall "
+          f"time in {args.repeat} windows of {args.window:.0f} s after {args.settle:.0f} s settling (mean, min, max); "
+          f"Dovecot warm-up {warm:.1f} s")
     head = (f"{'mailboxes':>9} {'first s':>8} {'all s':>7} {'RSS MB':>7} {'anon MB':>8} {'threads':>7} {'conns':>6} "
-            f"{'CPU %':>6} {'min %':>6} {'DB CPU %':>8} {'p50 s':>6} {'p95 s':>6} {'max s':>6}")
+            f"{'CPU %':>6} {'min %':>6} {'max %':>6} {'DB CPU %':>8} {'p50 s':>6} {'p95 s':>6} {'max s':>6}")
     print(head)
     for s in sizes:
         lat = s.latency or [float("nan")]
         print(f"{s.n:>9} {s.first_idle:>8.1f} {s.all_idle:>7.1f} {s.rss:>7.1f} {s.anon:>8.1f} {s.threads:>7} "
-              f"{s.connections:>6} {med(s.cpu):>6} {lo(s.cpu):>6} {med(s.db_cpu):>8} {percentile(lat, 50):>6.3f} "
-              f"{percentile(lat, 95):>6.3f} {max(lat):>6.3f}")
+              f"{s.connections:>6} {mean(s.cpu):>6} {lo(s.cpu):>6} {hi(s.cpu):>6} {mean(s.db_cpu):>8} "
+              f"{percentile(lat, 50):>6.3f} {percentile(lat, 95):>6.3f} {max(lat):>6.3f}")
     if len(sizes) > 1:
         a, b = sizes[0], sizes[-1]
         span = b.n - a.n
-        cpu = (statistics.median(b.cpu) - statistics.median(a.cpu)) / span if a.cpu and b.cpu else float("nan")
-        db = (statistics.median(b.db_cpu) - statistics.median(a.db_cpu)) / span if a.db_cpu and b.db_cpu else float("nan")
+        cpu = (statistics.fmean(b.cpu) - statistics.fmean(a.cpu)) / span if a.cpu and b.cpu else float("nan")
+        db = (statistics.fmean(b.db_cpu) - statistics.fmean(a.db_cpu)) / span if a.db_cpu and b.db_cpu else float("nan")
         print(f"per idle mailbox ({a.n} -> {b.n}): RSS {1024 * (b.rss - a.rss) / span:.1f} KB, CPU "
               f"{1000 * cpu:.2f} thousandths of a % of a core, database CPU {1000 * db:.2f} thousandths of a %")
     for s in sizes:
