@@ -368,9 +368,10 @@ class Daemon:
             self._round_lock.release()
 
     def _report(self, decided: Round, held: set[str]) -> None:
+        owned = len(held) - len(decided.lost) - len(decided.release) + len(decided.claimed)
+        self.metrics.ownership(owned, decided.replicas)
         if not self.ownership.coordinated:
             return
-        owned = len(held) - len(decided.lost) - len(decided.release) + len(decided.claimed)
         line = (f"replica {self.ownership.name}: owns {owned} of {len(self.mailboxes)} mailboxes "
                 f"({decided.replicas} replica{'s' if decided.replicas != 1 else ''}, share {decided.share})")
         self.health.replica(line)
@@ -407,6 +408,7 @@ class Daemon:
         for job in jobs:
             self._lose(job.name, reason)
         self.health.replica(f"replica {self.ownership.name}: owns no mailbox (ownership unconfirmed)", reason)
+        self.metrics.ownership(0, 0)
 
     def _lose(self, name: str, reason: str) -> None:
         job = self.jobs.get(name)

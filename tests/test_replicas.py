@@ -259,8 +259,14 @@ def test_three_replicas_share_twenty_mailboxes_survive_a_kill_and_rebalance_for_
                                      for name in fleet.names) >= expected, 120, f"all {expected} messages processed")
             finally:
                 store.dispose()
+            owned = watcher.counts()
             for i in fleet.live():
-                assert "replica " in healthz(fleet.ports[i]) and "owns" in healthz(fleet.ports[i])
+                body = healthz(fleet.ports[i])
+                mine = owned[fleet.replicas[i].proc.pid]
+                assert f"owns {mine} of {MAILBOXES} mailboxes (3 replicas" in body and body.count("\nmailbox ") == mine
+                with urllib.request.urlopen(f"http://127.0.0.1:{fleet.ports[i]}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+                assert f"inquiry_triage_mailboxes_owned {mine}.0" in text and "inquiry_triage_replicas 3.0" in text
             status = cli("--config", str(fleet.folder / "replica3.toml"), "status", env=fleet.env)
             for i in fleet.live():
                 assert fleet.replicas[i].terminate() == 0, fleet.replicas[i].text()[-3000:]
