@@ -131,13 +131,15 @@ class Replicas(Ownership):
             holders = self.session.held()
             decided.lost = sorted(n for n in held if holders.get(mailbox_key(n)) != self.session.pid)
             decided.others = {n for n in names if holders.get(mailbox_key(n), self.session.pid) != self.session.pid}
+            mine = {mailbox_key(n) for n in held | busy}  # (two names of one key share its lock, and its owner)
             for name in names:  # held by this session from before its mailboxes were stopped: let go, then claim
                 key = mailbox_key(name)
-                if name not in held and name not in busy and holders.get(key) == self.session.pid:
+                if name not in held and name not in busy and holders.get(key) == self.session.pid and key not in mine:
                     while self.session.unlock(key):
                         pass
                     del holders[key]
-            free = [n for n in names if n not in held and n not in busy and mailbox_key(n) not in holders]
+            free = [n for n in names if n not in held and n not in busy
+                    and (mailbox_key(n) not in holders or mailbox_key(n) in mine)]
             room = share - (len(held) - len(decided.lost))
             if room > self.session.budget - len(holders):
                 room = max(0, self.session.budget - len(holders))
