@@ -53,8 +53,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon extractors tests bench
 	$(VENV)/bin/mypy daemon extractors
 
-bench: $(COMPILED)
-	$(PY) bench/extract_speed.py
+# Every benchmark in one run (about 8 minutes on 2 cores), one table with the machine's facts (docs/benchmarks.md)
+bench: $(COMPILED) services
+	$(PY) bench/all.py
 
 clean:
 	rm -rf demo-work build dist *.egg-info

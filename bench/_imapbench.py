@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 import secrets
 import shutil
@@ -187,3 +188,70 @@ def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100)."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+# -- a process's costs, read from /proc ---------------------------------------------------------------------------
+TICK = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (all its threads), in seconds; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * TICK
+
+
+def threads(pid: int) -> int:
+    """Threads of a process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
+def connections(pid: int, port: int) -> int:
+    """Established TCP connections of a process to a local port (its socket inodes matched in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            remote_port = int(parts[2].rsplit(":", 1)[1], 16)
+            if parts[3] == "01" and remote_port == port and parts[9] in inodes:
+                count += 1
+    return count
+
+
+# -- a database of the benchmark's own on the PostgreSQL server ---------------------------------------------------
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@contextmanager
+def pg_database(prefix: str = "bench") -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server (dropped afterwards): its psycopg URL."""
+    import psycopg
+
+    name = f"{prefix}_{secrets.token_hex(5)}"
+    try:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as e:
+        raise SystemExit(f"PostgreSQL at 127.0.0.1:5432 is not reachable ({e}); start it, or use --store sqlite") from e
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from daemon import __version__
 from daemon import config as config_mod
-from extractors.core.errors import ExitCode, TriageError
+from extractors.core.errors import ExitCode, TransientError, TriageError
 from extractors.core.model import MessageKey, RawMessage
 
 log = logging.getLogger("daemon")
@@ -111,14 +111,18 @@ def run(ctx: click.Context, once: bool) -> None:
     from daemon.health import Health
     from daemon.limits import Limits
     from daemon.metrics import NULL_METRICS, start_metrics
+    from daemon.ownership import for_store
     from daemon.pipeline import KitRef
     from daemon.scheduler import Daemon
 
     cfg = _config(ctx)
     log.info("inquiry-triage %s, configuration: %s", __version__, cfg.source)
-    kit = _kit(cfg, prepare=True)
     store = _store(cfg)
     log.info("Store: %s", store.url_for_display)
+    ownership = for_store(store, claim_seconds=cfg.daemon.claim_seconds, once=once)
+    if not once and not ownership.coordinated:
+        ownership.join()  # before the rules are loaded: a second process on a SQLite store is refused at once
+    kit = _kit(cfg, prepare=True)
     mailboxes = _mailboxes(cfg, store)
     if not mailboxes:
         raise config_mod.ConfigError(f"{cfg.source}: no [[mailboxes]] configured; add one (see deploy/config.example.toml)")
@@ -126,10 +130,12 @@ def run(ctx: click.Context, once: bool) -> None:
     metrics = start_metrics(cfg.metrics) if not once else NULL_METRICS
     if cfg.metrics.enabled and not once:
         log.info("Metrics: http://%s:%d/metrics and /healthz", cfg.metrics.host, cfg.metrics.port)
-    health = Health([m.name for m in mailboxes], unhealthy_after=cfg.daemon.unhealthy_after_seconds,
-                    stalled_after=cfg.daemon.stalled_after_seconds, busy_after=max(60.0, 2 * cfg.daemon.message_seconds))
+    health = Health([], unhealthy_after=cfg.daemon.unhealthy_after_seconds,
+                    stalled_after=cfg.daemon.stalled_after_seconds, busy_after=max(60.0, 2 * cfg.daemon.message_seconds),
+                    heartbeat=cfg.daemon.heartbeat_seconds)
     daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg, prepare=True), cfg.daemon.interval_seconds,
-                    cfg.daemon.max_attempts, Limits.of(cfg.daemon), watch, metrics, health)
+                    cfg.daemon.max_attempts, Limits.of(cfg.daemon), watch, metrics, health, ownership=ownership,
+                    workers=cfg.daemon.workers, claim_seconds=cfg.daemon.claim_seconds)
     if once:
         for m in mailboxes:
             log.info(m.describe())
@@ -318,13 +324,12 @@ def _print_eval(result: dict[str, Any], show_errors: bool) -> None:
 @main.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Show each mailbox's state, last poll, backlog and last error, and the message counts; with [metrics] on,
-    also the running daemon's own verdict (/healthz), which holds even while the store cannot be written.
+    """Show each mailbox's owner (the replica or process working on it), state, last poll, backlog and last error, and
+    the message counts; with [metrics] on, also the running daemon's own verdict (/healthz), which holds even while
+    the store cannot be written.
 
     Exit codes: 0 ok, 1 a mailbox is unhealthy, 3 the store is unreachable."""
     import datetime as dt
-
-    from daemon.health import HEARTBEAT_SECONDS
 
     cfg = _config(ctx)
     live = _live_health(cfg)
@@ -332,13 +337,14 @@ def status(ctx: click.Context) -> None:
         store = _store(cfg, upgrade=False)
         states = {s["account"]: s for s in store.mailbox_states()}
         counts = {m.name: store.counts(m.name) for m in cfg.mailboxes}
+        owners = _owners(store, [m.name for m in cfg.mailboxes])
     except TriageError as e:
         click.echo(f"store: {e}", err=True)
         if live:
             click.echo(live[1])
         ctx.exit(int(ExitCode.UNREACHABLE))
     table = Table(title=f"inquiry-triage {__version__}")
-    for col in ("mailbox", "state", "last poll", "backlog", "drafted", "skipped", "quarantined", "last error"):
+    for col in ("mailbox", "owner", "state", "last poll", "backlog", "drafted", "skipped", "quarantined", "last error"):
         table.add_column(col, overflow="fold")
     now = dt.datetime.now(dt.UTC)
     unhealthy = False
@@ -347,10 +353,10 @@ def status(ctx: click.Context) -> None:
         state = s.get("state", "never polled")
         unhealthy = unhealthy or state in ("error", "stalled")
         updated = s.get("updated_at")
-        if updated is not None and (now - updated).total_seconds() > 3 * HEARTBEAT_SECONDS:
+        if updated is not None and (now - updated).total_seconds() > 3 * cfg.daemon.heartbeat_seconds:
             state += f" (as of {updated:%Y-%m-%d %H:%M:%SZ}: no daemon has written it since)"
         c = counts[m.name]
-        table.add_row(m.name, state, str(s.get("last_poll") or "-"), str(s.get("backlog") or 0), str(c.get("drafted", 0)),
+        table.add_row(m.name, owners.get(m.name, "-"), state, str(s.get("last_poll") or "-"), str(s.get("backlog") or 0), str(c.get("drafted", 0)),
                       str(c.get("skipped", 0)), str(c.get("quarantined", 0)), (s.get("last_error") or "")[:200])
     Console(width=200).print(table)
     if live:
@@ -358,6 +364,21 @@ def status(ctx: click.Context) -> None:
         unhealthy = unhealthy or not live[0]
     if unhealthy:
         ctx.exit(int(ExitCode.FAILURE))
+
+
+def _owners(store: Any, names: list[str]) -> dict[str, str]:
+    """Who works on each mailbox now: the replica holding its lock (PostgreSQL), or the process holding the SQLite
+    store's lock file; a mailbox no one holds is missing."""
+    from daemon.store.locks import owners, store_holder
+
+    if store.engine.dialect.name == "postgresql":
+        try:
+            return owners(store.engine, names)
+        except Exception as e:  # noqa: BLE001 - the store answered a moment ago: a lost connection is an outage
+            raise TransientError(f"database unreachable at {store.url_for_display}: {e}") from e
+    path = store.sqlite_path
+    holder = store_holder(path) if path is not None else None
+    return {n: holder for n in names} if holder else {}
 
 
 def _live_health(cfg: config_mod.Config) -> tuple[bool, str] | None:

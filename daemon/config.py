@@ -145,6 +145,11 @@ class SellerConfig(_Strict):
 
 class DaemonConfig(_Strict):
     interval_seconds: int = Field(default=60, ge=5, le=86400)
+    # threads that run the mailboxes' passes (each mailbox uses one at a time; waiting costs none)
+    workers: int = Field(default=8, ge=1, le=256)
+    # PostgreSQL store: how often a replica confirms its session and claims or releases mailboxes; an orphaned
+    # mailbox is taken over within about this long
+    claim_seconds: int = Field(default=5, ge=1, le=300)
     max_attempts: int = Field(default=3, ge=1, le=100)  # attempts at a message whose failure may pass (memory, I/O)
     max_message_bytes: int = Field(default=limits.MAX_MESSAGE_BYTES, ge=10_000)
     max_header_bytes: int = Field(default=limits.MAX_HEADER_BYTES, ge=4096, le=16_000_000)
@@ -153,6 +158,9 @@ class DaemonConfig(_Strict):
     # /healthz and `status`: a mailbox in state error this long, or with a backlog that has not moved this long,
     # is unhealthy
     unhealthy_after_seconds: int = Field(default=120, ge=1, le=86400)
+    # the mailbox states are written at least this often (one statement for all a process owns); `status` marks a
+    # row not written for three times as long. Thousands of mailboxes per database: see docs/operations.md
+    heartbeat_seconds: int = Field(default=10, ge=1, le=3600)
     stalled_after_seconds: int = Field(default=900, ge=10, le=86400)
     # a configuration or secret file that other users can read: "warn" (log a warning) or "refuse" (exit 2)
     readable_secrets: Literal["warn", "refuse"] = "warn"

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 10.0  # the states are written at least this often: a store that fails is noticed while idle
-# too, and `status` can tell a row no daemon writes any more
+HEARTBEAT_SECONDS = 10.0  # the states are written at least this often ([daemon] heartbeat_seconds): a store that
+# fails is noticed while idle too, and `status` can tell a row no daemon writes any more
 
 
 def _utc() -> dt.datetime:
@@ -53,9 +53,10 @@ class Health:
     """The health of every mailbox of the daemon and of its store; thread-safe, never raising."""
 
     def __init__(self, names: list[str], *, unhealthy_after: float = 120, stalled_after: float = 900,
-                 busy_after: float = 60, metrics: Metrics | None = None,
+                 busy_after: float = 60, heartbeat: float = HEARTBEAT_SECONDS, metrics: Metrics | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], dt.datetime] = _utc) -> None:
         self.unhealthy_after, self.stalled_after, self.busy_after = unhealthy_after, stalled_after, busy_after
+        self.heartbeat = heartbeat
         self._clock, self._wall = clock, wall
         self._metrics = metrics
         self._lock = threading.Lock()
@@ -63,6 +64,36 @@ class Health:
         self._boxes = {name: _Box(last_progress=clock()) for name in names}
         self._store_down: tuple[float, dt.datetime, str] | None = None
         self._written = 0.0
+        self._replica = ""  # what this replica owns, when replicas share the mailboxes
+        self._replica_trouble: tuple[float, str] | None = None
+
+    # -- which mailboxes: those this process owns ---------------------------------------------------------------
+    def add(self, name: str) -> None:
+        """A mailbox this process now owns (it starts connecting)."""
+        self._update(name, state="connecting")
+
+    def forget(self, name: str) -> None:
+        """A mailbox this process no longer owns: its row in the store is left to its new owner."""
+        with self._lock:
+            self._boxes.pop(name, None)
+        if self._metrics is not None:
+            self._metrics.forget(name)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._boxes)
+
+    def replica(self, line: str, trouble: str | None = None) -> None:
+        """What this replica owns (one line for /healthz) and, while it cannot reach the database to confirm its
+        ownership, why: unhealthy once that lasts unhealthy_after seconds."""
+        with self._lock:
+            self._replica = line
+            if trouble is None:
+                self._replica_trouble = None
+            elif self._replica_trouble is None:
+                self._replica_trouble = (self._clock(), trouble)
+            else:
+                self._replica_trouble = (self._replica_trouble[0], trouble)
 
     # -- what the mailbox jobs report -------------------------------------------------------------------------
     def connecting(self, name: str) -> None:
@@ -138,68 +169,89 @@ class Health:
         now = self._clock()
         found: dict[str, str] = {}
         with self._lock:
-            store = self._store_down
             for name, box in sorted(self._boxes.items()):
-                if box.failing_since is not None and now - box.failing_since > self.unhealthy_after:
-                    found[name] = f"no progress for {now - box.failing_since:.0f} s: {box.error}"
-                elif box.busy is not None and now - box.busy[1] > self.busy_after:
-                    found[name] = f"message uid {box.busy[0].uid} in progress for {now - box.busy[1]:.0f} s"
-                elif box.backlog and now - box.last_progress > self.stalled_after:
-                    found[name] = f"backlog of {box.backlog} not moving for {now - box.last_progress:.0f} s"
-                elif store is not None and now - store[0] > self.unhealthy_after:
-                    found[name] = f"store unreachable for {now - store[0]:.0f} s: {store[2]}"
+                problem = self._problem(box, now)
+                if problem:
+                    found[name] = problem
         return found
 
+    def _problem(self, box: _Box, now: float) -> str | None:
+        """Why one mailbox is unhealthy, or None (called with the lock held)."""
+        store = self._store_down
+        if box.failing_since is not None and now - box.failing_since > self.unhealthy_after:
+            return f"no progress for {now - box.failing_since:.0f} s: {box.error}"
+        if box.busy is not None and now - box.busy[1] > self.busy_after:
+            return f"message uid {box.busy[0].uid} in progress for {now - box.busy[1]:.0f} s"
+        if box.backlog and now - box.last_progress > self.stalled_after:
+            return f"backlog of {box.backlog} not moving for {now - box.last_progress:.0f} s"
+        if store is not None and now - store[0] > self.unhealthy_after:
+            return f"store unreachable for {now - store[0]:.0f} s: {store[2]}"
+        return None
+
     def verdict(self) -> tuple[bool, str]:
-        """(healthy, one line per mailbox) for /healthz."""
+        """(healthy, one line per mailbox this process owns, then the replica's line) for /healthz."""
         problems = self.problems()
+        now = self._clock()
         with self._lock:
-            names = sorted(self._boxes)
-        lines = [f"mailbox {n}: {'unhealthy: ' + problems[n] if n in problems else self._boxes[n].state}" for n in names]
+            lines = [f"mailbox {n}: {'unhealthy: ' + problems[n] if n in problems else box.state}"
+                     for n, box in sorted(self._boxes.items())]
+            trouble, replica = self._replica_trouble, self._replica
+        if trouble is not None and now - trouble[0] > self.unhealthy_after:
+            problems["replica"] = f"{replica}: ownership unconfirmed for {now - trouble[0]:.0f} s: {trouble[1]}"
+            lines.append(f"unhealthy: {problems['replica']}")
+        elif replica:
+            lines.append(replica)
         if problems:
             return False, "unhealthy\n" + "\n".join(lines)
         return True, "ok\n" + "\n".join(lines)
 
-    def _publish(self, name: str) -> None:
+    def _publish(self, name: str, problems: dict[str, str] | None = None) -> None:
         if self._metrics is None:
             return
         with self._lock:
-            box = self._boxes[name]
+            box = self._boxes.get(name)
+            if box is None:
+                return
             state, backlog = box.state, box.backlog
+            healthy = name not in problems if problems is not None else self._problem(box, self._clock()) is None
         self._metrics.connection(name, state if state in ("ok", "connecting", "error") else "error")
-        self._metrics.mailbox(name, healthy=name not in self.problems(), backlog=backlog)
+        self._metrics.mailbox(name, healthy=healthy, backlog=backlog)
 
     # -- writing it to the store ------------------------------------------------------------------------------
     def flush(self, store: Store, force: bool = False) -> None:
-        """Write the changed states (all of them every HEARTBEAT_SECONDS, or with force) to the store; when the
-        store cannot be written, remember since when and try again at the next flush. Never raises."""
+        """Write the changed states to the store, and every `heartbeat` seconds (or with force) the time of writing
+        of the others (one statement for all); when the store cannot be written, remember since when and try again
+        at the next flush. Never raises."""
         if not self._flushing.acquire(blocking=False):
             return  # another thread is writing them now
         try:
             now = self._clock()
-            force = force or now - self._written > HEARTBEAT_SECONDS
+            beat = force or now - self._written > self.heartbeat
             problems = self.problems()
             with self._lock:
-                rows = [(name, self._row(name, box, problems.get(name))) for name, box in self._boxes.items()
-                        if box.dirty or force or name in problems]
-                for name, _ in rows:
-                    self._boxes[name].dirty = False
+                rows = [self._row(name, box, problems.get(name)) for name, box in self._boxes.items()
+                        if box.dirty or name in problems]
+                written = {row["account"] for row in rows}
+                touch = sorted(n for n in self._boxes if n not in written) if beat else []
+                for row in rows:
+                    self._boxes[row["account"]].dirty = False
             try:
-                for name, row in rows:
-                    store.set_mailbox_state(name, row["state"], error=row["error"], backlog=row["backlog"],
-                                            polled_at=row["polled"])
+                store.set_mailbox_states(rows, touch)
             except Exception as e:  # noqa: BLE001 - the store's health is reported, never raised into a job
                 self._store_failed(e)
                 with self._lock:
-                    for name, _ in rows:
-                        self._boxes[name].dirty = True
+                    for row in rows:
+                        if row["account"] in self._boxes:
+                            self._boxes[row["account"]].dirty = True
                 return
-            self._written = now
+            if beat:
+                self._written = now
             self._store_back()
         finally:
             self._flushing.release()
-        for name in list(self._boxes):
-            self._publish(name)
+        if self._metrics is not None:
+            for name in self.names():
+                self._publish(name, problems)
 
     def _row(self, name: str, box: _Box, problem: str | None) -> dict[str, Any]:
         state = box.state
@@ -208,7 +260,7 @@ class Health:
         error = box.last_error_note
         if problem and state == "stalled":
             error = f"since {_hms(self._wall())}: {problem}"
-        return {"state": state, "error": error, "backlog": box.backlog, "polled": box.polled}
+        return {"account": name, "state": state, "error": error, "backlog": box.backlog, "polled_at": box.polled}
 
     def _store_failed(self, e: Exception) -> None:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -53,6 +53,9 @@ class Metrics:
         )
         self._backlog = Gauge("inquiry_triage_backlog", "Messages waiting in the mailbox.", ["mailbox"], registry=reg)
         self._store_up = Gauge("inquiry_triage_store_up", "1 while the store can be written, else 0.", registry=reg)
+        self._owned = Gauge("inquiry_triage_mailboxes_owned", "Mailboxes this process owns (works on).", registry=reg)
+        self._replicas = Gauge("inquiry_triage_replicas", "Live replicas sharing the mailboxes (1 on SQLite).",
+                               registry=reg)
         self._store_up.set(1)
         self.health_source: Callable[[], tuple[bool, str]] | None = None  # the daemon's Health.verdict
         ProcessCollector(registry=reg)
@@ -87,6 +90,23 @@ class Metrics:
     def store_up(self, up: bool) -> None:
         """Set whether the store can be written."""
         self._store_up.set(1 if up else 0)
+
+    def ownership(self, owned: int, replicas: int) -> None:
+        """Set how many mailboxes this process owns and how many replicas share them."""
+        self._owned.set(owned)
+        self._replicas.set(replicas)
+
+    def forget(self, mailbox: str) -> None:
+        """Drop the gauges of a mailbox this process no longer owns (its new owner reports it)."""
+        with self._lock:
+            self._states.pop(mailbox, None)
+        for gauge, labels in ((self._healthy, [(mailbox,)]), (self._backlog, [(mailbox,)]),
+                              (self._state, [(mailbox, s) for s in STATES])):
+            for values in labels:
+                try:
+                    gauge.remove(*values)
+                except KeyError:
+                    pass
 
     def health(self) -> tuple[bool, str]:
         """The daemon's verdict (health_source) when it gave one; else whether no mailbox has been in state error
@@ -160,6 +180,12 @@ class NullMetrics(Metrics):
         """Do nothing."""
 
     def store_up(self, up: bool) -> None:
+        """Do nothing."""
+
+    def forget(self, mailbox: str) -> None:
+        """Do nothing."""
+
+    def ownership(self, owned: int, replicas: int) -> None:
         """Do nothing."""
 
     def health(self) -> tuple[bool, str]:

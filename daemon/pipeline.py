@@ -167,6 +167,7 @@ def _deliver_once(raw: RawMessage, parsed: ParsedMessage, draft: Draft, mailbox:
     an IMAP mailbox once per batch it hands over, else here per message. So the mailbox knows which messages an
     earlier pass may have saved a draft for, and only those need the (on IMAP, costly) search of Drafts for the
     draft's deterministic Message-ID."""
+    mailbox.check_held()
     if raw.may_have_draft and mailbox.find_draft(draft.message_id):
         log.info("mailbox=%s uid=%s draft %s is in Drafts already", raw.key.account, raw.key.uid, draft.message_id)
         return
@@ -183,22 +184,28 @@ class RunStats:
     skipped: int = 0
     quarantined: int = 0
     failed: int = 0
+    seen: int = 0  # messages handed over by the mailbox
+    cut: bool = False  # the pass stopped at its limit: more may be waiting
     outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=100))  # the latest only: a pass can be long
 
 
 def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: int = 3,
                 limits: Limits = DEFAULT_LIMITS, stop: threading.Event | None = None,
-                metrics: Metrics = NULL_METRICS, progress: Callable[[MessageKey | None], None] | None = None) -> RunStats:
-    """Process every new message of one mailbox, oldest first; one bad message never blocks the rest.
+                metrics: Metrics = NULL_METRICS, progress: Callable[[MessageKey | None], None] | None = None,
+                limit: int | None = None) -> RunStats:
+    """Process every new message of one mailbox (at most `limit`: the rest waits for the next pass, and the stats
+    say it was cut), oldest first; one bad message never blocks the rest.
 
     A message that cannot succeed (MessageError: its input fails the same way each time) is quarantined at the
     first attempt; any other failure is tried again, up to max_attempts. TransientError (the mailbox or the store
     is unreachable) ends the pass; nothing of the message is recorded and it is processed again later.
     `progress` hears the key of each message as it starts and None as it ends."""
     stats = RunStats()
-    for raw in mailbox.fetch_new(store.statuses):
+    for raw in mailbox.fetch_new(store.statuses, limit):
         if stop is not None and stop.is_set():
             break
+        stats.seen += 1
+        stats.cut = limit is not None and stats.seen >= limit
         kit = kit_ref.get()
         started = time.monotonic()
         if progress is not None:

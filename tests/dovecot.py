@@ -83,6 +83,7 @@ service anvil {{
 protocol imap {{
 {capability}
 }}
+{extra}
 """
 
 
@@ -148,6 +149,8 @@ class Dovecot:
     idle: bool = True
     ca: Path | None = None
     self_signed: bool = False
+    users: int = USERS
+    extra: str = ""  # more configuration, appended (sections of the same name are merged)
     _users: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -172,10 +175,10 @@ class Dovecot:
         self.conf.write_text(CONF.format(
             base=self.base, ssl="yes" if self.tls else "no", ssl_settings=ssl_settings,
             user_settings=user_settings, uid=uid, gid=gid, port=self.port,
-            tls_port=self.tls_port if self.tls else 0, capability=capability,
+            tls_port=self.tls_port if self.tls else 0, capability=capability, extra=self.extra,
         ), encoding="utf-8")
         # every user is written before the start: Dovecot notices a changed passwd-file only by its mtime (seconds)
-        self._users = [(f"u{n:03d}{secrets.token_hex(3)}", secrets.token_hex(8)) for n in range(USERS)]
+        self._users = [(f"u{n:03d}{secrets.token_hex(3)}", secrets.token_hex(8)) for n in range(self.users)]
         (self.base / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in self._users), encoding="utf-8")
         home = self.base / "home"
         home.mkdir(exist_ok=True)
@@ -248,7 +251,7 @@ class Dovecot:
     def add_user(self) -> tuple[str, str]:
         """A user no test used yet, with an empty mailbox; return (username, password)."""
         if not self._users:
-            pytest.fail(f"more than {USERS} users asked of one Dovecot; raise tests.dovecot.USERS", pytrace=False)
+            pytest.fail(f"more than {self.users} users asked of one Dovecot; start it with more", pytrace=False)
         return self._users.pop()
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -293,13 +296,15 @@ def _toml(value: object) -> str:
 
 
 @contextmanager
-def running_dovecot(tls: bool = False, idle: bool = True, self_signed: bool = False) -> Iterator[Dovecot]:
+def running_dovecot(tls: bool = False, idle: bool = True, self_signed: bool = False, users: int = USERS,
+                    extra: str = "") -> Iterator[Dovecot]:
     """Start a Dovecot in a fresh short folder under /tmp; stop it and remove the folder afterwards."""
     if shutil.which("dovecot") is None:
         pytest.fail(f"dovecot is not installed; {INSTALL}", pytrace=False)
     base = Path(tempfile.mkdtemp(prefix="dv", dir="/tmp"))
     os.chmod(base, 0o755)
-    server = Dovecot(base, free_port(), free_port(), tls=tls, idle=idle, self_signed=self_signed)
+    server = Dovecot(base, free_port(), free_port(), tls=tls, idle=idle, self_signed=self_signed, users=users,
+                     extra=extra)
     server.write_config()
     server.start()
     try:

@@ -14,6 +14,7 @@ from daemon.mailboxes.maildir import MaildirMailbox
 from daemon.pipeline import KitRef, process, run_mailbox
 from daemon.store import Store
 from daemon.toolkit import load_toolkit
+from extractors.core.errors import TransientError
 
 GOOD = next(p for p in sample_files() if p.stem.startswith("02-"))
 OWN = b"From: Grace Lin <sales@brightway-power.example>\nTo: a@b.example\nSubject: our offer\nMessage-ID: <own-1@brightway-power.example>\n\nWe need 500 pcs.\n"
@@ -167,3 +168,23 @@ def test_a_buyer_reply_inherits_the_threads_earlier_statements(box: MaildirMailb
     second = run_mailbox(box, kit, db).outcomes[0]
     trade = second.assessment.checklist.get("trade_terms")
     assert (trade is not None and trade.part, second.assessment.checklist.get("quantity") is not None) == ("thread", True)
+
+
+def test_a_pass_with_a_limit_stops_there_and_says_so(box: MaildirMailbox, db: Store, kit: KitRef) -> None:
+    for n in range(3):
+        _put(box, f"{n}.msg", GOOD.read_bytes().replace(b"Message-ID: <", f"Message-ID: <{n}.".encode(), 1))
+    box.open()
+    first = run_mailbox(box, kit, db, limit=2)
+    second = run_mailbox(box, kit, db, limit=2)
+    assert [(s.seen, s.cut) for s in (first, second)] == [(2, True), (1, False)]
+    assert len(_drafts(box)) == 3
+
+
+def test_a_mailbox_no_longer_owned_saves_no_draft_and_records_nothing(box: MaildirMailbox, db: Store,
+                                                                     kit: KitRef) -> None:
+    shutil.copyfile(GOOD, box.path / "new" / "1.good")
+    box.open()
+    box.held = lambda: False  # another replica took the mailbox over meanwhile
+    with pytest.raises(TransientError, match="no longer owned by this process"):
+        run_mailbox(box, kit, db)
+    assert (_drafts(box), db.counts("m")) == ([], {})

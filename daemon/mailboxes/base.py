@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
+from extractors.core.errors import TransientError
 from extractors.core.model import Draft, MessageKey, RawMessage
 
 DONE = ("drafted", "skipped", "quarantined")
@@ -74,6 +75,31 @@ class Mailbox(abc.ABC):
     def wait(self, timeout: float, stop: threading.Event) -> None:
         """Block until new mail may be there: timeout seconds here; IMAP IDLE returns sooner. Returns on stop."""
         stop.wait(timeout)
+
+    # -- waiting on the server's side (IMAP IDLE): the daemon watches the sockets of all its mailboxes at once --
+    can_idle = False  # whether the server tells this mailbox about new mail (IDLE); else it is polled
+    idle_seconds = 540  # IDLE is renewed this often
+
+    def idle_start(self) -> int | None:
+        """Start waiting on the server; return the socket's descriptor to watch, None when mail is there now."""
+        raise NotImplementedError
+
+    def idle_check(self) -> bool:
+        """After the socket turned readable: whether new mail was announced (TransientError: connection ended)."""
+        raise NotImplementedError
+
+    def idle_stop(self) -> bool:
+        """Stop waiting on the server; whether new mail was announced meanwhile."""
+        return False
+
+    # -- ownership: when replicas share the mailboxes, this process may lose a mailbox to another one ---------
+    held: Callable[[], bool] | None = None  # whether this process still owns the mailbox (None: always)
+
+    def check_held(self) -> None:
+        """Raise TransientError when this process no longer owns the mailbox: the message is left, unrecorded, to
+        the new owner, and nothing irreversible (a draft saved) is done for it here."""
+        if self.held is not None and not self.held():
+            raise TransientError(f"mailbox {self.name}: no longer owned by this process; its new owner takes over")
 
     def __enter__(self) -> Self:
         self.open()

@@ -4,6 +4,7 @@ triage shown as keywords where the folder allows them, IDLE between passes. One 
 from __future__ import annotations
 
 import logging
+import selectors
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,7 @@ import imapclient
 
 from daemon.config import Config, ImapMailboxConfig
 from daemon.mailboxes.base import DONE, Mailbox, Statuses
-from daemon.mailboxes.imap_connect import Connector, buffered_input, guard
+from daemon.mailboxes.imap_connect import Connector, at_eof, buffered_input, guard, news
 from daemon.mailboxes.imap_folders import find_drafts, keywords_allowed
 from daemon.mailboxes.imap_scan import (
     BACKLOG_EVERY,
@@ -58,6 +59,7 @@ class ImapMailbox(Mailbox):
         self._finished: dict[MessageKey, str] = {}  # how the yielded messages ended, as the consumer reported
         self._pending_tags: dict[tuple[str, ...], list[int]] = {}  # tag set -> inbox UIDs, set when a batch ends
         self._checkpointed = 0
+        self._idling = False
 
     # -- connection -------------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -79,6 +81,9 @@ class ImapMailbox(Mailbox):
         if client is None:
             return
         try:
+            if self._idling:
+                self._idling = False
+                client.idle_done()
             client.logout()
         except Exception as e:  # noqa: BLE001 - a dead connection has nothing left to log out of
             log.debug("mailbox=%s logout: %s", self.name, e)
@@ -118,6 +123,7 @@ class ImapMailbox(Mailbox):
         Before a batch is handed over, its highest UID is noted in the store (one write per batch): after a crash,
         only a message at or below that mark may have had its draft saved. The checkpoint moves once per batch,
         up to the last message before the first one that did not end (failed: retried next pass)."""
+        self.idle_stop()
         folder = self.cfg.inbox
         info = self._select(folder, fresh=True) or {}
         uidvalidity = self.uidvalidity
@@ -272,37 +278,73 @@ class ImapMailbox(Mailbox):
         """Whether the inbox folder keeps new keywords (and tags are not switched off)."""
         return self._tags
 
-    # -- waiting for mail -------------------------------------------------------------------------------------
+    # -- waiting for mail: IDLE, one socket per mailbox watched by the daemon's loop -----------------------------
     @property
     def idle_on(self) -> bool:
         return bool(self.cfg.idle and self.client is not None and self.client.has_capability("IDLE"))
 
+    @property
+    def can_idle(self) -> bool:  # type: ignore[override]
+        return self.idle_on
+
+    @property
+    def idle_seconds(self) -> int:  # type: ignore[override]
+        return self.cfg.idle_seconds
+
+    def idle_start(self) -> int | None:
+        """Enter IDLE on the inbox and return the socket's descriptor to watch; None (not idling) when mail came
+        since the last pass, or the server's answer to IDLE already brought news."""
+        client = self._conn()
+        info = self._select(self.cfg.inbox, fresh=True) or {}
+        if int(info.get(b"UIDNEXT", 0) or 0) > self._uidnext:
+            return None  # mail arrived since the last pass
+        with guard(self.name, "IDLE"):
+            client.idle()
+            self._idling = True
+            if buffered_input(client):  # read already (with "+ idling"): the next pass sees the mail
+                self.idle_stop()
+                return None
+            return int(client.socket().fileno())
+
+    def idle_check(self) -> bool:
+        """Read, without blocking, what the server sent while idling: True when it announced new mail. Raises
+        TransientError when the server ended the connection (BYE, or the socket at its end)."""
+        client = self._conn()
+        with guard(self.name, "IDLE"):
+            responses = client.idle_check(timeout=0)
+            if not responses and at_eof(client.socket()):
+                raise TransientError(f"mailbox {self.name}: the server closed the connection")
+        if any(len(r) > 1 and r[0] == b"BYE" for r in responses):
+            raise TransientError(f"mailbox {self.name}: the server closed the connection")
+        return news(responses)
+
+    def idle_stop(self) -> bool:
+        """Leave IDLE (if idling); True when the server announced new mail in its last responses."""
+        if not self._idling or self.client is None:
+            return False
+        self._idling = False
+        with guard(self.name, "ending IDLE"):
+            _text, responses = self.client.idle_done()
+        return news(responses)
+
     def wait(self, timeout: float, stop: threading.Event) -> None:
-        """Wait for new mail: IDLE (re-issued every idle_seconds) where the server has it, else timeout seconds."""
+        """Wait for new mail in this thread: IDLE (re-issued every idle_seconds) where the server has it, else
+        timeout seconds. The daemon waits on all its mailboxes at once instead (daemon/loop.py)."""
         if not self.idle_on:
             stop.wait(timeout)
             return
-        info = self._select(self.cfg.inbox, fresh=True) or {}
-        if int(info.get(b"UIDNEXT", 0) or 0) > self._uidnext:
-            return  # mail arrived since the last pass
-        client = self._conn()
+        fd = self.idle_start()
+        if fd is None:
+            return
         deadline = time.monotonic() + self.cfg.idle_seconds
-        instant = 0  # idle_check calls that returned nothing at once: the socket is at EOF
-        with guard(self.name, "IDLE"):
-            client.idle()
-            try:
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(fd, selectors.EVENT_READ)
                 while not stop.is_set() and time.monotonic() < deadline:
-                    if buffered_input(client):
-                        break  # read already (with "+ idling"): idle_done() consumes it, the next pass sees the mail
-                    started = time.monotonic()
-                    responses = client.idle_check(timeout=1.0)
-                    instant = 0 if responses or time.monotonic() - started > 0.5 else instant + 1
-                    if instant > 3 or any(len(r) > 1 and r[0] == b"BYE" for r in responses):  # EOF, or BYE
-                        raise TransientError(f"mailbox {self.name}: the server closed the connection")
-                    if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    if selector.select(min(1.0, deadline - time.monotonic())) and self.idle_check():
                         break
-            finally:
-                client.idle_done()
+        finally:
+            self.idle_stop()
 
     def describe(self) -> str:
         """Return one line for the start-up log."""

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.store.locks import SCHEMA_KEY
 from daemon.store.schema import SCHEMA_HEAD
 from extractors.core.errors import ConfigError, TransientError
 
@@ -79,6 +80,11 @@ class Database:
             "Check the database URL in the configuration and that the server accepts connections."
         )
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file (None for PostgreSQL or an in-memory database)."""
+        return self._sqlite_path()
+
     def _sqlite_path(self) -> Path | None:
         db = self.engine.url.database
         if self.engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
@@ -97,6 +103,8 @@ class Database:
 
         try:
             with self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":  # replicas starting together upgrade one at a time
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_KEY})
                 url = self.engine.url.render_as_string(hide_password=False)
                 command.upgrade(migrations_config(url, conn), "head")
         except OperationalError as e:

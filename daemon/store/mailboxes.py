@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,6 +11,10 @@ import sqlalchemy as sa
 from daemon.store.database import Database
 from daemon.store.records import _row
 from daemon.store.schema import Checkpoint, MailboxState, utcnow
+
+_STATES: sa.Table = MailboxState.__table__  # type: ignore[assignment]  # a declarative class's Table
+_TOUCH = _STATES.update().where(_STATES.c.account.in_(sa.bindparam("accounts", expanding=True))).values(
+    updated_at=sa.bindparam("now"))
 
 
 class MailboxBook(Database):
@@ -69,6 +74,25 @@ class MailboxBook(Database):
         statement = insert.on_conflict_do_update(index_elements=["account"], set_=values)
         with self._tx() as s:
             s.execute(statement)
+
+    def set_mailbox_states(self, rows: list[dict[str, Any]], touch: Sequence[str] = ()) -> None:
+        """Record the states of several mailboxes in one transaction: each row as set_mailbox_state takes it
+        (account, state, error, backlog, polled_at), and for the accounts in `touch` only the time of writing (a
+        heartbeat: `status` tells a row no daemon writes any more by it), with one statement for all of them."""
+        if not rows and not touch:
+            return
+        now = utcnow()
+        with self._tx() as s:
+            for row in rows:
+                values: dict[str, Any] = {"state": row["state"], "last_error": row.get("error", ""), "updated_at": now}
+                if row.get("backlog") is not None:
+                    values["backlog"] = row["backlog"]
+                if row.get("polled_at") is not None:
+                    values["last_poll"] = row["polled_at"]
+                insert = self._insert(MailboxState).values(account=row["account"], **{"backlog": 0, **values})
+                s.execute(insert.on_conflict_do_update(index_elements=["account"], set_=values))
+            if touch:
+                s.execute(_TOUCH, {"now": now, "accounts": list(touch)})
 
     def mailbox_states(self) -> list[dict[str, Any]]:
         """Return the state rows of all mailboxes."""
