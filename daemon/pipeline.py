@@ -98,7 +98,8 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
     if outcome.status == "drafted" and parsed.from_addr:
         customer = CustomerUpdate(
             parsed.from_addr, {k: (f.as_json() if f else None) for k, f in checklist.items},
-            checklist.clarity, assessment.tier, is_order=checklist.signal("is_order"),
+            checklist.clarity, assessment.tier, kit.decisions.order.high_change_risk_changes,
+            is_order=checklist.signal("is_order"),
         )  # fmt: skip
     store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer, **meta)
     log.info(

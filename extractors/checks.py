@@ -22,7 +22,7 @@ from extractors.core.model import ITEM_IDS, Finding, Signal
 from extractors.cues import Cues
 from extractors.normalise import NORMALISERS, Context
 from extractors.prefilter import Spots
-from extractors.rules import Rule
+from extractors.rules import Rule, Window
 
 # Sentence ends, as the matches of a left-to-right scan (stdlib `re`) of
 #   (?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+|(?<=\S)\s{3,}|(?<=[a-z0-9)][.!?])(?=[A-Z¿])
@@ -35,21 +35,25 @@ _STOPS = ".!?;。！？；"
 _RUN = re.compile(rf"[{_WS}](?:(?=[{_WS}])|(?<=[{_STOPS}][{_WS}])|(?<=\n))(?<![{_WS}][{_WS}])[{_WS}]*")
 _NEWLINES = re.compile(r"\n+")
 _EMPTY = re.compile(rf"[.!?。！？；](?:(?<=[。！？；])(?![{_WS}])|(?<=[a-z0-9)][.!?])(?=[A-Z¿]))")
-_PART_RANK = {"text": 0, "form": 1, "subject": 2, "signature": 3}
+_PART_RANK = {"headers": -2, "sender": -1, "text": 0, "form": 1, "subject": 2, "signature": 3}  # headers first: how a program marks its mail
 _SUBJECT_WEIGHT = 0.9  # a finding in the subject line counts for this much of its rule's confidence
 
 
 class Compiled:
     """A rule as the checks read it for every hit: plain attributes (a pydantic model's cost more to read), its
-    item or signal name, the parts it reads as a set, its context words lowercased and its normaliser."""
+    item or signal name, the parts it reads as a set, its context words lowercased, the sub-rules it combines or
+    reads as context, and its normaliser."""
 
-    __slots__ = ("rule", "id", "name", "item", "signal", "description", "parts", "confidence", "reject_question",
-                 "reject_negation", "near", "not_near", "normalise")
+    __slots__ = ("rule", "id", "n", "name", "item", "signal", "description", "parts", "confidence", "reject_question",
+                 "reject_negation", "near", "not_near", "near_rules", "not_near_rules", "near_within",
+                 "not_near_within", "normalise", "sub", "all", "any", "within", "value_at", "combines")
 
-    def __init__(self, rule: Rule):
+    def __init__(self, rule: Rule, n: int = 0):
         self.rule = rule
         self.id = rule.id
-        self.name = _name(rule)
+        self.n = n  # the rule's place among its language's rules
+        self.name = rule.feeds
+        self.sub = rule.is_sub_rule
         self.item = rule.item
         self.signal = rule.signal
         self.description = rule.description
@@ -57,9 +61,28 @@ class Compiled:
         self.confidence = rule.confidence
         self.reject_question = rule.in_question == "reject"
         self.reject_negation = rule.negation == "reject"
-        self.near = tuple(w.lower() for w in rule.near)
-        self.not_near = tuple(w.lower() for w in rule.not_near)
+        self.near = tuple(w.lower() for w in rule.context_words("near"))
+        self.not_near = tuple(w.lower() for w in rule.context_words("not_near"))
+        self.near_within = rule.near.within if isinstance(rule.near, Window) else 0
+        self.not_near_within = rule.not_near.within if isinstance(rule.not_near, Window) else 0
         self.normalise: Callable[[str, Context], Any] = NORMALISERS[rule.normaliser]
+        self.within = rule.within
+        self.combines = bool(rule.all or rule.any)
+        self.value_at = rule.all.index(rule.value) if rule.value is not None else None
+        self.all: tuple[Compiled, ...] = ()
+        self.any: tuple[Compiled, ...] = ()
+        self.near_rules: tuple[Compiled, ...] = ()
+        self.not_near_rules: tuple[Compiled, ...] = ()
+
+    def link(self, compiled: Mapping[str, Compiled]) -> None:
+        """Resolve the ids of the sub-rules this rule reads (the rule set checked that they exist)."""
+        rule = self.rule
+        self.all = tuple(compiled[i] for i in rule.all)
+        self.any = tuple(compiled[i] for i in rule.any)
+        if isinstance(rule.near, Window):
+            self.near_rules = tuple(compiled[i] for i in rule.near.rules)
+        if isinstance(rule.not_near, Window):
+            self.not_near_rules = tuple(compiled[i] for i in rule.not_near.rules)
 
     def __repr__(self) -> str:
         return f"Compiled({self.id})"
@@ -70,22 +93,24 @@ class Hit(NamedTuple):
 
     rule: Compiled
     part: str
-    start: int
+    start: int  # the value's span (a regex's `v` group, an `all` rule's `value` sub-rule) ...
     end: int
-    match_start: int  # where the whole match begins (a regex's `v` group may start later)
-    seq: tuple[int, int, int]  # (part, source, n): the order of the hits of a message, see `engine.Scan.all_hits`
+    match_start: int  # ... within the whole match
+    match_end: int
+    seq: tuple[int, int, int]  # (part, source, n): the order of the hits of a message, unique (see `engine.Scan`)
 
 
 class Hits(Protocol):
     """The hits of one message: the token rules' at once, a regex rule's when asked for."""
 
     texts: Mapping[str, str]
-    token_hits: list[Hit]
-    live: set[Compiled]  # the rules that may have regex hits
+    live: set[Compiled]  # the rules that may have hits
 
     def rule_hits(self, rule: Compiled) -> list[Hit]: ...
 
     def all_hits(self) -> list[Hit]: ...
+
+    def near(self, hit: Hit, rules: tuple[Compiled, ...], within: int) -> Compiled | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +121,7 @@ class Result:
     findings: Mapping[str, Finding]
     signals: tuple[Signal, ...]
     audit: _Audit = field(repr=False, compare=False)
+    evidence: Mapping[str, str] = field(default_factory=dict)  # signal name -> the text of its first hit
 
     @property
     def hits(self) -> tuple[Finding, ...]:
@@ -132,33 +158,28 @@ _end = re.Match.end
 
 
 class Judge:
-    """What the checks of one language read: its sentence cues, and for each item or signal the regex rules
-    feeding it, grouped by confidence (highest first)."""
+    """What the checks of one language read: its sentence cues, and for each item or signal the rules feeding
+    it, grouped by confidence (highest first)."""
 
     def __init__(self, cues: Cues, rules: Sequence[Compiled]):
         self.cues = cues
         levels: dict[str, dict[float, list[Compiled]]] = {}
         for r in rules:
-            if r.rule.regex:
-                levels.setdefault(r.name, {}).setdefault(r.confidence, []).append(r)
+            levels.setdefault(r.name, {}).setdefault(r.confidence, []).append(r)
         self.levels = {name: sorted(by_conf.items(), key=lambda level: level[0], reverse=True) for name, by_conf in levels.items()}
-        self.regex_rules = {name: frozenset(r for _, rules in by_conf for r in rules) for name, by_conf in self.levels.items()}
+        self.rules_of = {name: frozenset(r for _, rules in by_conf for r in rules) for name, by_conf in self.levels.items()}
 
     def decide(self, scan: Hits, ctx: Context) -> Result:
         audit = _Audit(self, scan, ctx)
-        groups: dict[str, list[Hit]] = {name: [] for name in self.levels}
-        for hit in scan.token_hits:
-            groups.setdefault(hit.rule.name, []).append(hit)
         best: dict[str, Finding] = {}
         signals: list[tuple[tuple[int, int, tuple[int, int, int]], Signal]] = []
-        live, regex_rules = scan.live, self.regex_rules
-        for name, hits in groups.items():
-            if not hits and live.isdisjoint(regex_rules.get(name, ())):
+        evidence: dict[str, str] = {}
+        live = scan.live
+        for name, levels in self.levels.items():
+            if live.isdisjoint(self.rules_of[name]):
                 continue  # nothing can feed it
             if name.startswith("signal:") or name == "certification":
-                for _, rules in self.levels.get(name, ()):
-                    for rule in rules:
-                        hits += scan.rule_hits(rule)
+                hits = [h for _, rules in levels for rule in rules for h in scan.rule_hits(rule)]
                 if name == "certification":
                     merged = _merged_certification(audit, hits)
                     if merged is not None:
@@ -166,17 +187,18 @@ class Judge:
                 elif (first := next((h for h in sorted(hits, key=_text_order) if audit.accepts(h)), None)) is not None:
                     rule = first.rule
                     signals.append((_text_order(first), Signal(str(rule.signal), rule.id, rule.description)))
-            elif (winner := _preferred(audit, hits, self.levels.get(name, ()), scan)) is not None:
+                    evidence[str(rule.signal)] = scan.texts[first.part][first.match_start : first.match_end]
+            elif (winner := _preferred(audit, levels, scan)) is not None:
                 best[name] = audit.finding(winner)
         findings = {item: best[item] for item in ITEM_IDS if item in best}
-        return Result(findings, tuple(s for _, s in sorted(signals, key=lambda s: s[0])), audit)
+        return Result(findings, tuple(s for _, s in sorted(signals, key=lambda s: s[0])), audit, evidence)
 
 
-def _preferred(audit: _Audit, hits: list[Hit], levels: Sequence[tuple[float, list[Compiled]]], scan: Hits) -> Hit | None:
-    """The hit of the best finding of an item: the first accepted in order of preference. A rule's regexes run
-    only while a finding of its confidence could still win: its hits cannot beat one of higher confidence (their
-    own rule's confidence is the most they get)."""
-    best = _first_accepted(audit, hits, None) if hits else None
+def _preferred(audit: _Audit, levels: Sequence[tuple[float, list[Compiled]]], scan: Hits) -> Hit | None:
+    """The hit of the best finding of an item: the first accepted in order of preference. A rule's hits are
+    looked for only while a finding of its confidence could still win: they cannot beat one of higher confidence
+    (their own rule's confidence is the most they get)."""
+    best = None
     for confidence, rules in levels:
         if best is not None and _confidence(best) > confidence:
             break
@@ -213,11 +235,6 @@ def _merged_certification(audit: _Audit, hits: list[Hit]) -> Finding | None:
         return None
     f = audit.finding(winner)
     return Finding(f.item, names, f.evidence, f.start, f.end, f.rule, f.confidence, f.part) if names else f
-
-
-def _name(rule: Rule) -> str:
-    """The item a rule feeds, or signal:<name>."""
-    return rule.item if rule.item is not None else f"signal:{rule.signal}"
 
 
 def _text_order(hit: Hit) -> tuple[int, int, tuple[int, int, int]]:
@@ -287,6 +304,10 @@ class _Audit:
             return "in a question"
         if rule.reject_negation and view.negated(a, hit.match_start):
             return "negated"
+        if rule.near_rules and self.scan.near(hit, rule.near_rules, rule.near_within) is None:
+            return "no required rule near"
+        if rule.not_near_rules and (other := self.scan.near(hit, rule.not_near_rules, rule.not_near_within)) is not None:
+            return f"excluded by {other.id} near"
         if rule.near or rule.not_near:
             # the context words are the sentence's: one verdict per rule and sentence
             key = (rule, a)

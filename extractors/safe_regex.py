@@ -46,52 +46,11 @@ def compile_bounded(pattern: str, flags: int = regex.IGNORECASE | regex.V0) -> r
     return regex.compile(pattern, flags)
 
 
-def finditer(
-    pattern: regex.Pattern[str],
-    text: str,
-    regions: list[tuple[int, int, int]] | None = None,
-    bounded: bool = True,
-) -> list[regex.Match[str]]:
-    """All matches, or none if the pattern runs past its time bound (`bounded`, per scan).
-
-    `regions`: (pos, last, endpos) stretches, in order, that hold every position where a match can start, each
-    scanned from pos to endpos within the whole text (one attempt at pos when pos == last): the matches found are
-    those of a scan of the whole text, provided no match starting at or before `last` looks at endpos or beyond
-    (see `prefilter.Plan.regions`).
-    """
+def finditer(pattern: regex.Pattern[str], text: str, bounded: bool = True) -> list[regex.Match[str]]:
+    """All matches, or none if the pattern runs past its time bound (`bounded`)."""
     try:
-        if regions is None:
-            if bounded:
-                return list(pattern.finditer(text, timeout=MATCH_TIMEOUT_S))
-            return list(pattern.finditer(text))
-        if len(regions) == 1 and not bounded:  # the loop below for the common case
-            pos, last, endpos = regions[0]
-            if pos == last:
-                m = pattern.match(text, pos, endpos)
-                return [] if m is None else [m]
-            found = list(pattern.finditer(text, pos, endpos))
-            if found and found[-1].start() > last:
-                found = [m for m in found if m.start() <= last]
-            return found
-        out: list[regex.Match[str]] = []
-        cursor = 0
-        for pos, last, endpos in regions:
-            if pos < cursor:
-                pos = cursor
-            if pos > last:
-                continue
-            if pos == last:
-                m = pattern.match(text, pos, endpos, timeout=MATCH_TIMEOUT_S) if bounded else pattern.match(text, pos, endpos)
-                if m is not None:
-                    out.append(m)
-                    cursor = m.end()
-                continue
-            scan = pattern.finditer(text, pos, endpos, timeout=MATCH_TIMEOUT_S) if bounded else pattern.finditer(text, pos, endpos)
-            for m in scan:
-                if m.start() > last:
-                    break
-                out.append(m)
-                cursor = m.end()
-        return out
+        if bounded:
+            return list(pattern.finditer(text, timeout=MATCH_TIMEOUT_S))
+        return list(pattern.finditer(text))
     except TimeoutError:
         return []

@@ -1,8 +1,9 @@
-"""The engine's shortcuts find what the plain way finds: sentence bounds, case-folded twins, skipped rules.
+"""The engine's shortcuts find what the plain way finds: sentence bounds, trigger words, word spots, skipped rules.
 
 Each shortcut is checked against the plain computation it stands for: sentence bounds against the one regex
-they are defined by, a regex's ASCII twin against the regex itself, and the findings (which skip rules that
-cannot win) against the best of every accepted hit.
+they are defined by, the rules a scan leaves out (no trigger word) against a scan of every regex, word spots
+against a search of each stretch, and the findings (which skip rules that cannot win) against the best of every
+accepted hit.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import random
 import pytest
 import regex
 
-from extractors.casefold import ascii_twin
 from extractors.checks import sentence_bounds
 from extractors.core.model import ITEM_IDS, Finding
 from extractors.engine import Engine, Result, Scan
-from extractors.prefilter import Literals
+from extractors.prefilter import Triggers, Words
 from extractors.rules import load
 from tests.tables import items_en, items_es, items_zh
 
@@ -64,44 +64,22 @@ def test_sentence_bounds_match_their_definition_on_random_text() -> None:
         assert sentence_bounds(text) == _bounds_by_definition(text), repr(text)
 
 
-TWINS = [
-    (r"\b(?:AQL|sgs)\s\d", True),
-    (r"(?<![\w.,])\d+\s?(?:pcs|Units?)(?![\p{L}])", True),
-    (r"[A-Za-z]{2}", True),
-    (r"[A-Z]{2}", True),  # its twin reads [a-z]{2}
-    ("ſize", False),  # a long s matches "s" and "S" case-insensitively, and neither lowercases to it
-    (r"[0-Z]", False),  # lowercasing the range endpoint would change the range
-    (r"\p{Lu}x", False),
-    (r"(?-i:PO)\s\d", False),
-    (r"(a)\1", False),
+TRIGGERS = [
+    (["deliver", "ship"], "SHIPPING by sea", True),
+    (["straße"], "Billstrasse 118", True),  # casefolded alike: a case-insensitive "straße" could match there too
+    (["size"], "\u017fize 5", True),  # a long s: what the regex module matches as "s" case-insensitively
+    (["lead time"], "lead-time 5 days", False),
+    ([], "anything", True),  # no trigger words: always run
 ]
 
 
-@pytest.mark.parametrize(("pattern", "has_twin"), TWINS, ids=[p for p, _ in TWINS])
-def test_which_patterns_have_an_ascii_twin(pattern: str, has_twin: bool) -> None:
-    assert (ascii_twin(regex.compile(pattern, regex.I | regex.V0)) is not None) == has_twin
-
-
-def _spans(matches: list[regex.Match[str]]) -> list[tuple[tuple[int, int], ...]]:
-    return [tuple(m.span(g) for g in range(len(m.groups()) + 1)) for m in matches]
-
-
-def test_twins_of_shipped_regexes_match_alike() -> None:
-    rnd = random.Random(3)
-    texts = [t for r in RULESET.all_rules() for t in r.ok + r.fail if t.isascii()]
-    texts += ["".join(rnd.choice("aAbB1 2,.:-/xXkK\n") for _ in range(30)) for _ in range(200)]
-    texts = [t if i % 2 else "".join(c.upper() if rnd.random() < 0.4 else c for c in t) for i, t in enumerate(texts)]
-    flags = regex.V0
-    pairs = [(p, twin) for r in RULESET.all_rules() for pattern in r.regex
-             if (twin := ascii_twin(p := regex.compile(pattern, flags if r.case_sensitive else flags | regex.I)))]
-    assert len(pairs) > 50
-    for pattern, twin in pairs:
-        for text in texts:
-            assert _spans(list(pattern.finditer(text))) == _spans(list(twin.finditer(text.lower()))), (pattern.pattern, text)
+@pytest.mark.parametrize(("words", "text", "selected"), TRIGGERS, ids=[t for _, t, _ in TRIGGERS])
+def test_trigger_words_select_rules(words: list[str], text: str, selected: bool) -> None:
+    assert (0 in Triggers([words]).select(text)) is selected
 
 
 def test_literal_spots_agree_with_may_match() -> None:
-    literals = Literals(r"(?<![\p{L}\p{N}])(?:no|not|don't|without)(?![\p{L}\p{N}])")
+    literals = Words(["no", "not", "don't", "without"])
     text = "We do not need boxes; no logo, known brand, Nordic design, without foam. Don't."
     spots = literals.spots(text)
     assert spots is not None
@@ -112,7 +90,7 @@ def test_literal_spots_agree_with_may_match() -> None:
 
 def _best_of_all_hits(result: Result) -> dict[str, Finding]:
     """The findings as the best accepted hit per item, every rule run (certification names merged)."""
-    rank = {"text": 0, "form": 1, "subject": 2, "signature": 3}
+    rank = {"headers": -2, "sender": -1, "text": 0, "form": 1, "subject": 2, "signature": 3}
     best: dict[str, Finding] = {}
     names: list[str] = []
     for f in sorted(result.hits, key=lambda f: (rank.get(f.part, 4), f.start)):
@@ -139,8 +117,8 @@ def test_findings_are_the_best_of_every_hit(engine: Engine) -> None:
 
 
 def test_rules_outside_the_live_set_have_no_regex_hits(engine: Engine) -> None:
-    """A scan answers "no hits" at once for a rule outside its live set: every rule with a regex matching a part
-    it reads, in a scan of the whole part, is live."""
+    """A scan answers "no hits" at once for a rule outside its live set (no trigger word in the part): every rule
+    with a regex matching a part it reads is live."""
     cases = [(lang, text) for lang, table in (("en", items_en), ("es", items_es), ("zh", items_zh)) for text, *_ in table.CASES]
     cases += [(lang, text) for lang, rules in RULESET.rules.items() for r in rules for text in r.ok + r.fail]
     for lang, text in cases:
