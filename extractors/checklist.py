@@ -61,28 +61,10 @@ class Extractor:
             strength_reasons=tuple(reasons),
         )
 
-    def _facts(self, msg: ParsedMessage, result: Result, ident: Identity, items: dict[str, Finding | None]) -> dict[str, tuple[str, str, str]]:
-        """What holds of the message: fact -> (rule id, reason, what it found); the rules' signals and the facts
-        of `policy.FACTS`."""
-        facts = {s.name: (s.rule, s.reason, result.evidence.get(s.name, "")) for s in result.signals}
-        if look_alike := self._look_alike(msg):
-            facts["look_alike_link"] = ("", "a link to a look-alike of our domain", look_alike)
-        recipients = len(msg.to) + len(msg.cc)
-        if recipients >= self.policy.signals.mass_recipients:
-            facts["mass_mailed"] = ("", "mass-mailed", f"{recipients} recipients")
-        if self._reply_to_mismatch(msg):
-            facts["reply_to_freemail"] = ("", "replies diverted to free mail", msg.reply_to.rpartition("@")[2])
-        if ident.freemail:
-            facts["freemail"] = ("", "free-mail sender", msg.from_addr.rpartition("@")[2])
-        if items["company"] is None:
-            facts["no_company"] = ("", "no company named", "")
-        if (sample := items["sample"]) is not None:
-            facts["sample_item"] = (sample.rule, "the buyer states a sample need", repr(sample.evidence))
-        return facts
-
     def _signals(self, msg: ParsedMessage, result: Result, ident: Identity, items: dict[str, Finding | None]) -> list[Signal]:
-        """Each buyer signal: the first of its conditions (decisions.toml [signals]) that holds."""
-        facts = self._facts(msg, result, ident, items)
+        """Each buyer signal: the first of its conditions (decisions.toml [signals]) that holds. A condition's
+        count of concrete items is checked before its facts, which are found only when asked for."""
+        facts = _Facts(self, msg, result, ident, items)
         counts = self.policy.signals.counts
         out: list[Signal] = []
         for name, conditions in self.policy.signals.conditions():
@@ -137,16 +119,52 @@ class Extractor:
         return level, reasons
 
 
-def _holds(c: Condition, facts: dict[str, tuple[str, str, str]], items: dict[str, Finding | None],
-           counts: dict[str, list[str]]) -> bool:
+class _Facts:
+    """What holds of a message, each fact found when first asked for: fact -> (rule id, reason, what it found),
+    for the rules' signals and the facts of `policy.FACTS`."""
+
+    def __init__(self, extractor: Extractor, msg: ParsedMessage, result: Result, ident: Identity, items: dict[str, Finding | None]):
+        self.extractor, self.msg, self.result, self.ident, self.items = extractor, msg, result, ident, items
+        self._found: dict[str, tuple[str, str, str] | None] = {}
+
+    def get(self, name: str) -> tuple[str, str, str] | None:
+        if name not in self._found:
+            self._found[name] = self._find(name)
+        return self._found[name]
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def _find(self, name: str) -> tuple[str, str, str] | None:
+        msg, ext = self.msg, self.extractor
+        if name == "look_alike_link":
+            host = ext._look_alike(msg)
+            return ("", "a link to a look-alike of our domain", host) if host else None
+        if name == "mass_mailed":
+            recipients = len(msg.to) + len(msg.cc)
+            return ("", "mass-mailed", f"{recipients} recipients") if recipients >= ext.policy.signals.mass_recipients else None
+        if name == "reply_to_freemail":
+            return ("", "replies diverted to free mail", msg.reply_to.rpartition("@")[2]) if ext._reply_to_mismatch(msg) else None
+        if name == "freemail":
+            return ("", "free-mail sender", msg.from_addr.rpartition("@")[2]) if self.ident.freemail else None
+        if name == "no_company":
+            return ("", "no company named", "") if self.items["company"] is None else None
+        if name == "sample_item":
+            sample = self.items["sample"]
+            return None if sample is None else (sample.rule, "the buyer states a sample need", repr(sample.evidence))
+        signal = self.result.signal(name)
+        return None if signal is None else (signal.rule, signal.reason, self.result.evidence(name))
+
+
+def _holds(c: Condition, facts: _Facts, items: dict[str, Finding | None], counts: dict[str, list[str]]) -> bool:
+    if c.concrete_max is not None and sum(1 for i in counts[c.counted] if items.get(i) is not None) > c.concrete_max:
+        return False
     if not all(f in facts for f in c.when):
         return False
-    if c.when_any and not any(f in facts for f in c.when_any):
-        return False
-    return c.concrete_max is None or sum(1 for i in counts[c.counted] if items.get(i) is not None) <= c.concrete_max
+    return not c.when_any or any(f in facts for f in c.when_any)
 
 
-def _signal(name: str, c: Condition, facts: dict[str, tuple[str, str, str]]) -> Signal:
+def _signal(name: str, c: Condition, facts: _Facts) -> Signal:
     first = facts.get(c.when[0]) if c.when else None
     rule = c.id or (first[0] if first is not None else "") or name.upper()
     if not c.reason:

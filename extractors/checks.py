@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from extractors.core.model import ITEM_IDS, Finding, Signal
@@ -104,7 +103,8 @@ class Hits(Protocol):
     """The hits of one message: the token rules' at once, a regex rule's when asked for."""
 
     texts: Mapping[str, str]
-    live: set[Compiled]  # the rules that may have hits
+
+    def may_hit(self, rule: Compiled) -> bool: ...
 
     def rule_hits(self, rule: Compiled) -> list[Hit]: ...
 
@@ -113,15 +113,37 @@ class Hits(Protocol):
     def near(self, hit: Hit, rules: tuple[Compiled, ...], within: int) -> Compiled | None: ...
 
 
-@dataclass(frozen=True, slots=True)
 class Result:
-    """What the engine found in one message: the best finding per item and the signals; on demand every accepted
-    hit and every rejected one with the reason (for explain and eval)."""
+    """What the engine found in one message: the best finding per item, and each signal when first asked for
+    (`signal`); on demand every accepted hit and every rejected one with the reason (for explain and eval)."""
 
-    findings: Mapping[str, Finding]
-    signals: tuple[Signal, ...]
-    audit: _Audit = field(repr=False, compare=False)
-    evidence: Mapping[str, str] = field(default_factory=dict)  # signal name -> the text of its first hit
+    __slots__ = ("findings", "audit", "_signals")
+
+    def __init__(self, findings: Mapping[str, Finding], audit: _Audit):
+        self.findings = findings
+        self.audit = audit
+        self._signals: dict[str, tuple[tuple[int, int, tuple[int, int, int]], Signal, str] | None] = {}
+
+    def _found(self, name: str) -> tuple[tuple[int, int, tuple[int, int, int]], Signal, str] | None:
+        if name not in self._signals:
+            self._signals[name] = self.audit.judge.signal(self.audit, name)
+        return self._signals[name]
+
+    def signal(self, name: str) -> Signal | None:
+        """The signal a rule fed, with the rule and its description, or None."""
+        found = self._found(name)
+        return None if found is None else found[1]
+
+    def evidence(self, name: str) -> str:
+        """The text of the first hit of a signal (empty without one)."""
+        found = self._found(name)
+        return "" if found is None else found[2]
+
+    @property
+    def signals(self) -> tuple[Signal, ...]:
+        """Every signal the rules fed, in text order."""
+        found = [f for name in self.audit.judge.signal_names if (f := self._found(name)) is not None]
+        return tuple(s for _, s, _ in sorted(found, key=lambda f: f[0]))
 
     @property
     def hits(self) -> tuple[Finding, ...]:
@@ -170,28 +192,39 @@ class Judge:
         self.rules_of = {name: frozenset(r for _, rules in by_conf for r in rules) for name, by_conf in self.levels.items()}
 
     def decide(self, scan: Hits, ctx: Context) -> Result:
+        """The findings of every item; the signals are found when first asked for (`Result.signal`)."""
         audit = _Audit(self, scan, ctx)
         best: dict[str, Finding] = {}
-        signals: list[tuple[tuple[int, int, tuple[int, int, int]], Signal]] = []
-        evidence: dict[str, str] = {}
-        live = scan.live
         for name, levels in self.levels.items():
-            if live.isdisjoint(self.rules_of[name]):
-                continue  # nothing can feed it
-            if name.startswith("signal:") or name == "certification":
-                hits = [h for _, rules in levels for rule in rules for h in scan.rule_hits(rule)]
-                if name == "certification":
-                    merged = _merged_certification(audit, hits)
-                    if merged is not None:
-                        best[name] = merged
-                elif (first := next((h for h in sorted(hits, key=_text_order) if audit.accepts(h)), None)) is not None:
-                    rule = first.rule
-                    signals.append((_text_order(first), Signal(str(rule.signal), rule.id, rule.description)))
-                    evidence[str(rule.signal)] = scan.texts[first.part][first.match_start : first.match_end]
+            if name.startswith("signal:") or not any(map(scan.may_hit, self.rules_of[name])):
+                continue  # a signal, or nothing can feed it
+            if name == "certification":
+                merged = _merged_certification(audit, [h for _, rules in levels for rule in rules for h in scan.rule_hits(rule)])
+                if merged is not None:
+                    best[name] = merged
             elif (winner := _preferred(audit, levels, scan)) is not None:
                 best[name] = audit.finding(winner)
         findings = {item: best[item] for item in ITEM_IDS if item in best}
-        return Result(findings, tuple(s for _, s in sorted(signals, key=lambda s: s[0])), audit, evidence)
+        return Result(findings, audit)
+
+    def signal(self, audit: _Audit, name: str) -> tuple[tuple[int, int, tuple[int, int, int]], Signal, str] | None:
+        """A signal fed by rules: its first accepted hit in text order, as (order, signal, evidence), or None."""
+        key = f"signal:{name}"
+        levels = self.levels.get(key)
+        scan = audit.scan
+        if levels is None or not any(map(scan.may_hit, self.rules_of[key])):
+            return None
+        hits = [h for _, rules in levels for rule in rules for h in scan.rule_hits(rule)]
+        first = next((h for h in sorted(hits, key=_text_order) if audit.accepts(h)), None)
+        if first is None:
+            return None
+        rule = first.rule
+        evidence = scan.texts[first.part][first.match_start : first.match_end]
+        return _text_order(first), Signal(name, rule.id, rule.description), evidence
+
+    @property
+    def signal_names(self) -> list[str]:
+        return [name.removeprefix("signal:") for name in self.levels if name.startswith("signal:")]
 
 
 def _preferred(audit: _Audit, levels: Sequence[tuple[float, list[Compiled]]], scan: Hits) -> Hit | None:

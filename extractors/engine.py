@@ -28,7 +28,7 @@ from extractors.core.errors import RulesError
 from extractors.cues import Cues
 from extractors.heap import release_freed_memory
 from extractors.normalise import Context
-from extractors.prefilter import Triggers
+from extractors.prefilter import Leads, Places, Triggers
 from extractors.rules import Grammar, Rule, RuleSet
 from extractors.tokenize import Language, Matcher, MatchPatternError, PhraseMatcher, Vocab, blank
 
@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 _DEFAULT_GRAMMAR = Grammar()
 _new = tuple.__new__  # _new(Hit, (...)) builds a Hit without the Python-level __new__ of a NamedTuple
 _SENTENCE_END = frozenset(".?!\n。？！")  # what the gap between the hits of an `all` rule may not hold
-_COMBINED = 1_000_000  # the source number of a combined rule's hits: after every regex's (see Hit.seq)
+_SHORT = 200  # a part shorter than this is scanned whole: looking up where its words start costs more
+_ATTEMPT = 24  # one match attempt costs about as much as scanning this many characters
+_INLINE_FLAGS = regex.compile(r"\(\?[a-zA-Z]+\)")
 
 
 # spaCy's vocabulary keeps every word it has tokenized, and its tokenizer caches every chunk: up to about 1 KB of
@@ -66,6 +68,7 @@ class LanguageEngine:
         self.compiled = {r.id: Compiled(r, n) for n, r in enumerate(rules)}
         self.regexes: list[tuple[Compiled, regex.Pattern[str]]] = []
         self.canonical: dict[str, str] = {}
+        self.months = ruleset.months(lang)  # for the date normaliser
         grammar = ruleset.grammar.get(lang) or ruleset.grammar.get("en") or _DEFAULT_GRAMMAR
         self.judge = Judge(Cues(grammar), [c for c in self.compiled.values() if not c.sub])
         errors: list[str] = []
@@ -85,9 +88,33 @@ class LanguageEngine:
             raise RulesError(errors)
         # parts that some token rule (patterns, phrases, vocab) reads: only these are tokenized
         self.token_parts = frozenset(p for r, _, _ in self._token_rules for p in r.parts)
+        # the token-pattern Matcher runs on a part only when a pattern rule reading it may match there: it has no
+        # trigger words, or one of them is in the part (spaCy's Matcher costs about 0.3 ms on 1 KB)
+        pattern_rules = [r for r, _, _ in self._token_rules if r.patterns]
+        self.pattern_triggers = {p: Triggers([r.trigger for r in pattern_rules if p in r.parts]) for p in self.token_parts}
         self.triggers = Triggers([rule.rule.trigger for rule, _ in self.regexes])
+        # for each regex that opens with a word fragment: where its matches can start
+        self.leads: list[Leads | None] = []
+        for r in rules:
+            for words in ruleset.leads.get((lang, r.id), [None] * len(r.regex)):
+                self.leads.append(None if words is None else Leads(words, caseless=not r.case_sensitive))
         self.bounded = [rule.id not in ruleset.reviewed for rule, _ in self.regexes]  # overlay rules keep the timeout
         self.v_group = [p.groupindex.get("v", 0) for _, p in self.regexes]  # the number of the value group, or 0
+        self.regexes_of: dict[Compiled, list[int]] = {}
+        for i, (c, _) in enumerate(self.regexes):
+            self.regexes_of.setdefault(c, []).append(i)
+        # the source number of each rule's hits (Hit.seq), in the order of the rules: 2(i + 1) for regex i, odd for
+        # a rule that combines sub-rules (its place among the regexes); ties between equal findings go to the first
+        self.source: dict[Compiled, int] = {}
+        before = 0
+        for c in self.compiled.values():
+            if c.combines:
+                self.source[c] = 2 * before + 1
+            before += len(c.rule.regex)
+        self._followers: dict[tuple[int, int], regex.Pattern[str] | None] = {}
+        # rules of regexes alone (none with inline flags): matched right after the hit before them in an `all` rule
+        self.followable = frozenset(r.id for r, idx in self.regexes_of.items() if not r.rule.patterns and not r.rule.phrases
+                                    and not r.rule.vocab and not any(_INLINE_FLAGS.match(self.regexes[i][1].pattern) for i in idx))
 
     @property
     def nlp(self) -> Language:
@@ -146,8 +173,9 @@ class LanguageEngine:
         rule_of = tokens.rule_of
         end_of_text = len(text)
         n = 0
+        triggers = self.pattern_triggers[part]
         for matcher in (tokens.matcher, tokens.phrases, tokens.phrases_cs):
-            if len(matcher) == 0:
+            if len(matcher) == 0 or matcher is tokens.matcher and not triggers.select(text):
                 continue
             for match_id, start, end in matcher(doc):
                 rule = rule_of[match_id]
@@ -163,12 +191,18 @@ class LanguageEngine:
                     n += 1
         return out
 
-    def regex_hits(self, i: int, pos: int, part: str, text: str) -> list[Hit]:
-        """The hits of regex i on the part at position `pos`."""
+    def regex_hits(self, i: int, pos: int, part: str, text: str, places: Places | None = None) -> list[Hit]:
+        """The hits of regex i on the part at position `pos` (`places`: where its words and digits start)."""
         rule, pattern = self.regexes[i]
         out: list[Hit] = []
         v = self.v_group[i]
-        for j, m in enumerate(safe_regex.finditer(pattern, text, self.bounded[i])):
+        lead = self.leads[i]
+        starts = None if lead is None or places is None else places.starts(lead)
+        if starts is not None and len(starts) * _ATTEMPT > len(text):
+            starts = None  # so many places that one scan of the whole text costs less
+        found = safe_regex.finditer(pattern, text, self.bounded[i]) if starts is None else \
+            safe_regex.match_at(pattern, text, starts, self.bounded[i])
+        for j, m in enumerate(found):
             s, e = m.span()
             if v:
                 a, b = m.span(v)
@@ -176,8 +210,39 @@ class LanguageEngine:
                     a, b = s, e
             else:
                 a, b = s, e
-            out.append(_new(Hit, (rule, part, a, b, s, e, (pos, i + 1, j))))
+            out.append(_new(Hit, (rule, part, a, b, s, e, (pos, 2 * (i + 1), j))))
         return out
+
+
+    def follower(self, i: int, within: int) -> regex.Pattern[str] | None:
+        """Regex i preceded by a gap of at most `within` characters without a sentence end, to be matched right
+        where a hit before it ends: what a scan of the whole part finds there, at the cost of one match (None for
+        a regex with inline flags, which must stand at its start)."""
+        key = (i, within)
+        if key not in self._followers:
+            pattern = self.regexes[i][1]
+            source = pattern.pattern
+            if _INLINE_FLAGS.match(source):
+                self._followers[key] = None
+            else:
+                gap = "[^" + "".join(sorted(_SENTENCE_END)).replace("\n", "\\n") + "]"
+                self._followers[key] = regex.compile(f"{gap}{{0,{within}}}?(?P<at_>{source})", pattern.flags)
+        return self._followers[key]
+
+    def follow(self, i: int, hit: Hit, text: str, within: int) -> Hit | None:
+        """The first hit of regex i starting at most `within` characters after `hit` ends, no sentence end between."""
+        pattern = self.follower(i, within)
+        if pattern is None:
+            return None
+        try:
+            m = pattern.match(text, hit.match_end, timeout=safe_regex.MATCH_TIMEOUT_S) if self.bounded[i] else pattern.match(text, hit.match_end)
+        except TimeoutError:
+            return None
+        if m is None:
+            return None
+        s, e = m.span("at_")
+        a, b = m.span("v") if self.v_group[i] and m.start("v") >= 0 else (s, e)
+        return _new(Hit, (self.regexes[i][0], hit.part, a, b, s, e, (hit.seq[0], 2 * (i + 1), s)))
 
 
 class Scan:
@@ -193,57 +258,78 @@ class Scan:
             for rule, hits in eng.token_hits(pos, part, text).items():
                 self._token.setdefault(rule, []).extend(hits)
         self._memo: dict[Compiled, list[Hit]] = {}
-        # where the regexes of each rule may match: (regex, part position, part, text), in the order of the
-        # parts, then of the regexes
+        self._may: dict[Compiled, bool] = {}
         self._sites: dict[Compiled, list[tuple[int, int, str, str]]] = {}
-        rule_of = eng.regexes
-        for pos, part, text in self.parts:
-            for i in sorted(eng.triggers.select(text)):
-                rule = rule_of[i][0]
-                if part in rule.parts:
-                    self._sites.setdefault(rule, []).append((i, pos, part, text))
-        self.live = self._live()  # the rules that may have hits
+        self._triggered: dict[int, frozenset[int] | set[int]] = {}
+        self._lead_pos: dict[int, Places | None] = {}
 
-    def _live(self) -> set[Compiled]:
-        live = set(self._token) | set(self._sites)
-        combined = [c for c in self.eng.compiled.values() if c.combines]
-        grew = True
-        while grew:  # sub-rules before the rules combining them, however deep
-            grew = False
-            for c in combined:
-                if c not in live and (all(s in live for s in c.all) if c.all else any(s in live for s in c.any)):
-                    live.add(c)
-                    grew = True
-        return live
+    def sites(self, rule: Compiled) -> list[tuple[int, int, str, str]]:
+        """Where the regexes of a rule may match: (regex, part position, part, text) for each part it reads that
+        holds one of its trigger words and, when it opens with words or a digit, one of those; in the order of
+        the parts, then of the regexes."""
+        out = self._sites.get(rule)
+        if out is not None:
+            return out
+        out = self._sites[rule] = []
+        leads = self.eng.leads
+        for pos, part, text in self.parts:
+            if part not in rule.parts:
+                continue
+            selected = self._selected(pos, text)
+            for i in self.eng.regexes_of.get(rule, ()):
+                if i in selected and ((lead := leads[i]) is None or (places := self._places(pos, text)) is None or places.has(lead)):
+                    out.append((i, pos, part, text))
+        return out
+
+    def may_hit(self, rule: Compiled) -> bool:
+        """Whether a rule may have hits: token hits, a part where its regexes may match, or (a rule combining
+        sub-rules) each of its `all` sub-rules or one of its `any` sub-rules may."""
+        may = self._may.get(rule)
+        if may is None:
+            if rule in self._token:
+                may = True
+            elif rule.combines:
+                may = all(map(self.may_hit, rule.all)) if rule.all else any(map(self.may_hit, rule.any))
+            else:
+                may = bool(self.sites(rule))
+            self._may[rule] = may
+        return may
 
     def rule_hits(self, rule: Compiled) -> list[Hit]:
         """Every hit of a rule: its token hits, its regexes' in every part it reads, or its sub-rules' combined."""
         hits = self._memo.get(rule)
         if hits is None:
             hits = list(self._token.get(rule, ()))
-            if rule in self.live:
-                if rule.combines:
+            if rule.combines:
+                if self.may_hit(rule):
                     hits += self._combined(rule)
-                else:
-                    for i, pos, part, text in self._sites.get(rule, ()):
-                        hits += self.eng.regex_hits(i, pos, part, text)
+            elif rule in self.eng.regexes_of:
+                for i, pos, part, text in self.sites(rule):
+                    hits += self.eng.regex_hits(i, pos, part, text, self._places(pos, text))
             self._memo[rule] = hits
         return hits
 
     def _combined(self, rule: Compiled) -> list[Hit]:
         if rule.any:
             subs = sorted((h for s in rule.any for h in self.rule_hits(s) if h.part in rule.parts), key=_in_text)
-            return [_new(Hit, (rule, h.part, h.start, h.end, h.match_start, h.match_end, (h.seq[0], _COMBINED + rule.n, j)))
+            source = self.eng.source[rule]
+            return [_new(Hit, (rule, h.part, h.start, h.end, h.match_start, h.match_end, (h.seq[0], source, j)))
                     for j, h in enumerate(subs)]
-        by_sub = [sorted((h for h in self.rule_hits(s) if h.part in rule.parts), key=_in_text) for s in rule.all]
+        first_hits = sorted((h for h in self.rule_hits(rule.all[0]) if h.part in rule.parts), key=_in_text)
+        # a later sub-rule of regexes alone is matched right after the hit before it (see `follow`); any other
+        # sub-rule's hits are looked up
+        later: list[list[Hit] | Compiled] = [
+            s if self._followable(s) else sorted((h for h in self.rule_hits(s) if h.part in rule.parts), key=_in_text)
+            for s in rule.all[1:]
+        ]
         out: list[Hit] = []
         taken_end: dict[str, int] = {}
-        for first in by_sub[0]:
+        for first in first_hits:
             if first.match_start < taken_end.get(first.part, -1):
                 continue  # overlaps the combined hit before it
             chain = [first]
-            for hits in by_sub[1:]:
-                nxt = self._next(chain[-1], hits, rule.within)
+            for step in later:
+                nxt = self._follow(chain[-1], step, rule.within) if isinstance(step, Compiled) else self._next(chain[-1], step, rule.within)
                 if nxt is None:
                     break
                 chain.append(nxt)
@@ -251,9 +337,41 @@ class Scan:
                 value = chain[rule.value_at] if rule.value_at is not None else None
                 a, b = (value.start, value.end) if value is not None else (first.match_start, chain[-1].match_end)
                 out.append(_new(Hit, (rule, first.part, a, b, first.match_start, chain[-1].match_end,
-                                      (first.seq[0], _COMBINED + rule.n, len(out)))))
+                                      (first.seq[0], self.eng.source[rule], len(out)))))
                 taken_end[first.part] = chain[-1].match_end
         return out
+
+    def _followable(self, rule: Compiled) -> bool:
+        return not rule.combines and rule not in self._token and rule.id in self.eng.followable
+
+    def _follow(self, before: Hit, rule: Compiled, within: int) -> Hit | None:
+        """The first hit of a regex sub-rule starting after `before` ends, at most `within` characters later, no
+        sentence end between (a part without one of its trigger words has none)."""
+        if before.part not in rule.parts:
+            return None
+        text = self.texts[before.part]
+        best = None
+        for i in self.eng.regexes_of.get(rule, ()):
+            if i not in self._selected(before.seq[0], text):
+                continue
+            h = self.eng.follow(i, before, text, within)
+            if h is not None and (best is None or h.match_start < best.match_start):
+                best = h
+        return best
+
+    def _places(self, pos: int, text: str) -> Places | None:
+        """Where the words and digits of a part start (None for a short part, which is scanned whole, and when
+        casefolding changes its length)."""
+        if pos not in self._lead_pos:
+            folded = text.casefold() if len(text) >= _SHORT else ""
+            self._lead_pos[pos] = Places(text, folded) if len(folded) == len(text) else None
+        return self._lead_pos[pos]
+
+    def _selected(self, pos: int, text: str) -> frozenset[int] | set[int]:
+        sel = self._triggered.get(pos)
+        if sel is None:
+            sel = self._triggered[pos] = self.eng.triggers.select(text)
+        return sel
 
     def _next(self, before: Hit, hits: list[Hit], within: int) -> Hit | None:
         """The first hit starting after `before` ends, at most `within` characters later, no sentence end between."""
@@ -281,7 +399,7 @@ class Scan:
 
     def all_hits(self) -> list[Hit]:
         """Every hit of every rule that feeds an item or signal, in text order."""
-        out = [h for c in self.eng.compiled.values() if not c.sub and c in self.live for h in self.rule_hits(c)]
+        out = [h for c in self.eng.compiled.values() if not c.sub for h in self.rule_hits(c)]
         return sorted(out, key=lambda h: h.seq)
 
 
@@ -339,7 +457,7 @@ class Engine:
 
     def run(self, parts: Mapping[str, str], language: str, date: dt.date | None = None) -> Result:
         eng = self.for_language(language)
-        ctx = Context(date=date or dt.date.today(), language=eng.lang, canonical=eng.canonical)
+        ctx = Context(date=date or dt.date.today(), language=eng.lang, canonical=eng.canonical, months=eng.months)
         result = eng.judge.decide(Scan(eng, parts), ctx)
         if eng.renew_if_grown():
             log.info("Rules for %r: tokenizer vocabulary renewed after %d new words", eng.lang, eng.vocab_growth)

@@ -7,12 +7,15 @@ The patterns here read short evidence strings, where the stdlib `re` answers in 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import regex
+
+from extractors import calendar
 
 _NUM = r"\d{1,3}(?:[,.\s]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
 NUMBER = re.compile(rf"(?P<num>{_NUM})\s*(?P<mult>[kK](?![a-zA-Z])|万|千|百|thousand|million|mil(?![a-z]))?")
@@ -33,12 +36,6 @@ _CURRENCY = re.compile(
     r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|euros?|美元|美金|欧元|人民币|元)",
     re.I,
 )
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
-    "nov": 11, "dec": 12, "ene": 1, "abr": 4, "ago": 8, "dic": 12, "enero": 1, "febrero": 2, "marzo": 3,
-    "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8, "septiembre": 9, "setiembre": 9,
-    "octubre": 10, "noviembre": 11, "diciembre": 12,
-}
 _DURATION = re.compile(
     r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|至|到)\s*(?P<b>\d{1,3}))?\s*"
     r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?|semanas?|mes(?:es)?|个工作日|工作日|天|日|周|星期|个月)",
@@ -87,6 +84,7 @@ class Context:
     date: dt.date = field(default_factory=dt.date.today)
     language: str = "en"
     canonical: Mapping[str, str] = field(default_factory=dict)
+    months: Mapping[str, int] = field(default_factory=dict)  # month name -> number (default: English)
 
 
 def parse_number(text: str) -> float | None:
@@ -155,19 +153,23 @@ def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
     return value
 
 
-_FULL_MONTHS = (
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "sept",
-    "october", "november", "december",
-)
-
-
-def _month(word: str) -> int | None:
+def _month(word: str, ctx: Context) -> int | None:
+    """The month a word names in the message's language or in English (CLDR names: wide, abbreviated, or the
+    first three letters or more of a wide name, e.g. "Sept", "septiem")."""
     w = word.lower().rstrip(".")
-    if w in _MONTHS:
-        return _MONTHS[w]
-    if any(full.startswith(w) for full in _FULL_MONTHS) and len(w) >= 3:
-        return _MONTHS.get(w[:3])
+    months = ctx.months or _english_months()
+    if w in months:
+        return months[w]
+    if len(w) >= 3:
+        for name, number in months.items():
+            if name.startswith(w):
+                return number
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _english_months() -> dict[str, int]:
+    return {w: n for kind in ("months", "months_abbr") for loc in ("en", "en_GB") for w, n in calendar.month_names(loc, kind)}
 
 
 def _zh_num(s: str) -> int:
@@ -225,14 +227,14 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
         day = {"end": _month_end(y, month), "mid": 15, "start": 10}[part]
         return _future(y, month, day, ref)
     if m := _DATE_MONTH_PART.search(text):
-        part_month = _month(m["m"])
+        part_month = _month(m["m"], ctx)
         if part_month:
             y = ref.year if part_month >= ref.month else ref.year + 1
             day = {"end": _month_end(y, part_month), "mid": 15, "start": 10}[_month_part(m["part"])]
             return _future(y, part_month, day, ref)
     for pat in (_DATE_DMY, _DATE_MDY):
         for m in pat.finditer(text):
-            day_month = _month(m["m"])
+            day_month = _month(m["m"], ctx)
             if day_month and 1 <= int(m["d"]) <= 31:
                 return _future(int(m["y"]) if m["y"] else None, day_month, int(m["d"]), ref)
     return None

@@ -1,26 +1,110 @@
-"""Literal words before a regex: a rule's regexes run only on a part holding one of its trigger words, and a
-sentence cue's alternation is searched only where one of its words stands.
+"""Literal words before a regex: a rule's regexes run only on a part holding one of its trigger words, a regex
+that opens with a word fragment is tried only where one of its words starts (`Leads`), and a sentence cue's
+alternation is searched only where one of its words stands.
 
-Both compare casefolded text with casefolded words, which finds every place where the `regex` module's
+They compare casefolded text with casefolded words, which finds every place where the `regex` module's
 case-insensitive matching could (casefolding maps more characters together than it does, never fewer: "ſ" and
-"s", "ß" and "ss"), so a text is never passed over when its regex could match it.
+"s", "ß" and "ss"), so a text is never passed over when its regex could match it; where casefolding changes the
+length of a text, positions are not looked up and the regex scans the whole text.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Sequence
+
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"\w+")
+
+
+class Leads:
+    """Where the matches of a regex can start: at the start of a word that begins with one of the words it opens
+    with (see `rules._Expander.lead`; a word of several, a space in it standing for any whitespace, by its
+    first), anywhere such a word stands, or at a digit."""
+
+    __slots__ = ("words", "caseless", "digits", "anywhere")
+
+    def __init__(self, words: Iterable[str], caseless: bool):
+        """`words` may also be ("\\d",): the matches start at a digit, or ("\\b\\d",): at a digit starting a word;
+        words after a first "\\A*" may start anywhere, not only at the start of a word."""
+        words = tuple(words)
+        self.digits = "word" if words == ("\\b\\d",) else "any" if words == ("\\d",) else None
+        self.anywhere = bool(words) and words[0] == "\\A*"
+        words = words[1:] if self.anywhere else words
+        self.caseless = caseless
+        self.words = () if self.digits else tuple(
+            dict.fromkeys((w.casefold() if caseless else w).split(" ")[0] for w in words if w.strip()))
+
+
+class Places:
+    """The starts of the words of one text (by their first two characters, casefolded and as written) and its
+    digits: what `Leads` look up, found once per text."""
+
+    __slots__ = ("text", "folded", "_by_prefix", "_digits", "word_starts", "_starts", "has_digit")
+
+    def __init__(self, text: str, folded: str):
+        self.text = text
+        self.folded = folded
+        self.has_digit = _DIGIT.search(text) is not None
+        self._starts: dict[Leads, list[int]] = {}
+        self.word_starts = [m.start() for m in _WORD.finditer(text)]
+        self._by_prefix: dict[tuple[bool, str], list[int]] = {}
+        for at in self.word_starts:
+            for caseless, source in ((True, folded), (False, text)):
+                key = (caseless, source[at : at + 2])
+                if key in self._by_prefix:
+                    self._by_prefix[key].append(at)
+                else:
+                    self._by_prefix[key] = [at]
+        self._digits: list[int] | None = None
+
+    def has(self, lead: Leads) -> bool:
+        """Whether a match may start somewhere in the text."""
+        if lead.digits is not None:
+            return self.has_digit
+        return bool(self.starts(lead))
+
+    def starts(self, lead: Leads) -> list[int]:
+        """The positions where a match of a regex with these leads may start, in order."""
+        found = self._starts.get(lead)
+        if found is None:
+            found = self._starts[lead] = self._find(lead)
+        return found
+
+    def _find(self, lead: Leads) -> list[int]:
+        if lead.digits == "any":
+            if self._digits is None:
+                self._digits = [m.start() for m in _DIGIT.finditer(self.text)]
+            return self._digits
+        if lead.digits == "word":
+            return [at for at in self.word_starts if self.text[at].isdigit()]
+        source = self.folded if lead.caseless else self.text
+        found: list[int] = []
+        if lead.anywhere:
+            for w in lead.words:
+                at = source.find(w)
+                while at >= 0:
+                    found.append(at)
+                    at = source.find(w, at + 1)
+            return sorted(set(found))
+        for w in lead.words:
+            for at in self._by_prefix.get((lead.caseless, w[:2]), ()):
+                if source.startswith(w, at):
+                    found.append(at)
+        return sorted(set(found)) if len(lead.words) > 1 else found
 
 
 class Triggers:
     """Which rules' regexes may match a text: `words[i]` are rule i's trigger words, one of which each of its
-    matches contains; a rule without trigger words may match any text."""
+    matches contains; a rule without trigger words may match any text. A word of several (a space in it stands
+    for any whitespace, as in a word fragment) is looked for by its longest one."""
 
     def __init__(self, words: Sequence[Sequence[str]]):
         self.always = frozenset(i for i, w in enumerate(words) if not w)
         self.rules_of: dict[str, list[int]] = {}
         for i, ws in enumerate(words):
-            for w in dict.fromkeys(x.casefold() for x in ws):
+            for w in dict.fromkeys(max(x.casefold().split() or [""], key=len) for x in ws):
                 self.rules_of.setdefault(w, []).append(i)
 
     def select(self, text: str) -> frozenset[int] | set[int]:

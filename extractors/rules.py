@@ -12,7 +12,8 @@ A rule finds candidates with `regex`, `phrases`, `vocab` or spaCy token `pattern
 
 Fragments: named pieces written once, `{NAME}` in a regex, a `trigger` list or a token pattern's `IN` list:
   [fragment]
-  MONTH = { cldr = "months" }                  month names of the language (CLDR, through Babel)
+  MONTH = { cldr = "months" }                  month names of the language (CLDR, through Babel; `locales`
+                                               takes those of regional forms too: ["en", "en_GB"])
   UNIT = { words = ["pcs", "pieces", "sets"] }   literal words (a regex alternation, or a token `IN` list)
   PORT = { vocab = "ports" }                    a vocabulary's terms as words
   DAY = '\\d{1,2}(?:st|nd|rd|th)?'             a regex (it may use other fragments)
@@ -35,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from extractors import safe_regex
+from extractors import calendar, safe_regex
 from extractors.core.errors import RulesError
 from extractors.core.model import ITEM_IDS, SIGNAL_IDS
 
@@ -60,7 +61,15 @@ SIGNAL_NAMES = SIGNAL_IDS + ("lure", "generic_greeting", "generic_interest", "ou
                              "order_words", "risky_attachment")
 # {NAME} in a regex, a trigger word or a token pattern: a fragment (not \p{..} / \P{..}, not a {2,5} count)
 FRAGMENT_REF = re.compile(r"(?<!\\[pP])\{([A-Z][A-Z0-9_]+)\}")
-CLDR_SETS = ("months", "months_abbr")
+# a regex that opens with a fragment: \b and the value group may come first; the fragment is not made optional
+# what may stand before the opening of a regex's matches: a lookbehind (without groups), \b, the value group
+_PREFIX = re.compile(r"(\(\?<[!=](?:\\.|\[(?:\\.|[^\]\\])*\]|[^()\\\[])*\))?(?:\\b)?(\(\?P<v>)?")
+_SHORTEST_LEAD = 2  # an opening word shorter than this is found all over a text: its regex scans the whole text
+_FEW_ANYWHERE = 16  # opening words looked for anywhere in a text (not only at word starts): at most this many
+_LITERAL = re.compile(r"[A-Za-z0-9/\u00c0-\uffff]+")
+DIGITS = ("\\d",)  # a lead: any digit
+DIGIT_RUNS = ("\\b\\d",)  # a lead: a digit at the start of a word
+ANYWHERE = "\\A*"  # a lead's first element when its words may start anywhere, not only at the start of a word
 DEFAULT_WITHIN = 40  # characters between the hits of an `all` rule
 
 
@@ -198,6 +207,15 @@ class Fragment(_Strict):
     words: list[str] = []
     vocab: str | None = None
     cldr: Literal["months", "months_abbr"] | None = None
+    locales: list[str] = []  # of `cldr`: the CLDR locales whose names are taken (default: the language's)
+
+    @field_validator("locales")
+    @classmethod
+    def _known_locales(cls, v: list[str]) -> list[str]:
+        unknown = [x for x in v if not calendar.known(x)]
+        if unknown:
+            raise ValueError(f"unknown CLDR locale {unknown[0]!r}; e.g. en, en_GB, es_MX")
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> Fragment:
@@ -256,6 +274,8 @@ class RuleSet:
     origin: dict[str, str] = field(default_factory=dict)  # rule id or fragment name -> "file:line"
     fragments: dict[str, dict[str, Fragment]] = field(default_factory=dict)  # folder -> name -> fragment
     notices: list[str] = field(default_factory=list)  # what `rules check` reports without failing
+    # (language, rule id) -> for each regex, the words every match starts with (its leading word fragment), or None
+    leads: dict[tuple[str, str], list[tuple[str, ...] | None]] = field(default_factory=dict)
 
     @property
     def languages(self) -> list[str]:
@@ -270,6 +290,19 @@ class RuleSet:
             for r in rules:
                 seen.setdefault(r.id, r)
         return list(seen.values())
+
+    def months(self, lang: str) -> dict[str, int]:
+        """Month name -> number for the date normaliser: the names of the language's `cldr` fragments (its own,
+        else shared) and of English ones (buyers write English dates in any language)."""
+        out: dict[str, int] = {}
+        for name in (lang, "en"):
+            for folder in (name, "shared"):
+                for frag in self.fragments.get(folder, {}).values():
+                    if frag.cldr:
+                        for loc in frag.locales or [name]:
+                            for word, n in calendar.month_names(loc, frag.cldr):
+                                out.setdefault(word, n)
+        return out
 
     def rule(self, rule_id: str, lang: str | None = None) -> Rule | None:
         """The expanded rule of a language (default: the first language that has it)."""
@@ -427,6 +460,7 @@ def load(overlay: Path | None = None, shipped: Path | None = None) -> RuleSet:
             expanded, missing = expander.rule(rule, lang, from_shared=rule.id not in lang_rules)
             if expanded is not None:
                 rules[rule.id] = expanded
+                rs.leads[(lang, rule.id)] = [expander.lead(pattern, lang) for pattern in rule.regex]
             elif rule.id in lang_rules:
                 errors += [f"{rs.origin[rule.id]} rule {rule.id} {m}" for m in missing]
             else:  # a shared rule needing a fragment this language lacks: off for it, said by `rules check`
@@ -511,7 +545,7 @@ class _Expander:
                     else:
                         out = list(vocab.terms) + list(vocab.case_sensitive)
                 elif frag.cldr:
-                    out = cldr_words(lang, frag.cldr)
+                    out = [w for loc in frag.locales or [lang] for w, _ in calendar.month_names(loc, frag.cldr)]
             self._words[key] = out
         return self._words[key]
 
@@ -572,6 +606,83 @@ class _Expander:
             return None, missing
         return (rule.model_copy(update=update) if update else rule), []
 
+    def lead(self, pattern: str, lang: str) -> tuple[str, ...] | None:
+        """Where every match of a regex (as written) starts, or None: DIGITS (a digit; DIGIT_RUNS: a digit at the
+        start of a word), or the words it opens with at the start of a word (\\b or a lookbehind excluding a
+        letter before it): the words of a word fragment, a literal word, or a group of alternatives each of which
+        opens so. A lookbehind, \\b and the opening of the value group may come first; what opens the regex
+        must not be optional."""
+        alternatives = _top_alternatives(pattern)
+        if len(alternatives) > 1:  # each alternative opens a match
+            leads = [self.lead(alt, lang) for alt in alternatives]
+            if any(x is None for x in leads) or len({x in (DIGITS, DIGIT_RUNS) for x in leads}) > 1:
+                return None
+            if all(x in (DIGITS, DIGIT_RUNS) for x in leads):
+                return DIGIT_RUNS if all(x == DIGIT_RUNS for x in leads) else DIGITS
+            words = tuple(dict.fromkeys(w for x in leads if x is not None for w in x if w != ANYWHERE))
+            if any(x is not None and x[0] == ANYWHERE for x in leads):
+                return (ANYWHERE, *words) if len(words) <= _FEW_ANYWHERE else None
+            return words
+        m = _PREFIX.match(pattern)
+        assert m is not None, "every part of the prefix is optional"
+        rest = pattern[m.end():]
+        if m.group(2):  # the value group opens the match: what opens it (each of its alternatives) opens the match
+            end = _group_end(pattern, m.start(2))
+            if end < 0:
+                return None
+            found = self._alternatives(pattern[m.end(2):end], lang, 0)
+        else:
+            found = self._opening(rest, lang, 0)
+        behind = m.group(1) or ""
+        # the match starts at the start of a word: \b, or a lookbehind that excludes a word character before it
+        word_start = "\\b" in m.group(0) or rest.startswith("\\b") or bool(m.group(2) and pattern.startswith("\\b", m.end(2))) \
+            or behind.startswith("(?<!") and "\\w" in behind
+        if found == DIGITS:
+            return DIGIT_RUNS if word_start else DIGITS
+        if found is None or min(len(w.split(" ")[0]) for w in found) < _SHORTEST_LEAD:
+            return None  # "a", "i": found all over a text, no gain
+        if word_start and all(w[:1].isalnum() for w in found):
+            return found
+        return (ANYWHERE, *found) if len(found) <= _FEW_ANYWHERE else None
+
+    def _opening(self, rest: str, lang: str, depth: int) -> tuple[str, ...] | None:
+        """The words (or DIGITS) that a regex piece opens with, when all its matches open with one of them."""
+        if depth > 8:
+            return None
+        rest = rest.removeprefix("\\b")
+        if rest.startswith("\\d"):
+            return DIGITS
+        if (f := FRAGMENT_REF.match(rest)) is not None:
+            if _optional(rest, f.end()):
+                return None
+            words = self.words(lang, f.group(1))
+            if words:
+                return tuple(words)
+            found = self._find(lang, f.group(1))
+            if found is None or found[1].regex is None:
+                return None
+            return self._alternatives(found[1].regex, lang, depth)
+        if rest.startswith("(?:"):
+            end = _group_end(rest, 0)
+            if end < 0 or _optional(rest, end + 1):
+                return None
+            return self._alternatives(rest[3:end], lang, depth)
+        if (w := _LITERAL.match(rest)) is not None:
+            word = w.group(0)[:-1] if _optional(rest, w.end()) else w.group(0)
+            return (word,) if word else None
+        return None
+
+    def _alternatives(self, body: str, lang: str, depth: int) -> tuple[str, ...] | None:
+        """The opening words of a group's alternatives together; DIGITS when they all open with a digit."""
+        found = [self._opening(alt, lang, depth + 1) for alt in _top_alternatives(body)]
+        if any(f is None for f in found):
+            return None
+        if all(f == DIGITS for f in found):
+            return DIGITS
+        if any(f == DIGITS for f in found):
+            return None
+        return tuple(dict.fromkeys(w for f in found if f is not None for w in f)) or None
+
     def _word_list(self, items: list[Any], lang: str, where: str, missing: list[str]) -> list[Any]:
         out: list[Any] = []
         for item in items:
@@ -614,36 +725,106 @@ class _Expander:
         return out
 
 
+def _group_end(pattern: str, start: int) -> int:
+    """The index of the ")" closing the group opened at `start` (-1 when it does not close)."""
+    level, i, n = 0, start, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i += 1
+            if i < n and pattern[i] == "^":
+                i += 1
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif ch == "(":
+            level += 1
+        elif ch == ")":
+            level -= 1
+            if level == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _optional(pattern: str, at: int) -> bool:
+    """Whether what ends at `at` is made optional by a quantifier that follows ("?", "*", "{0")."""
+    return pattern[at : at + 1] in ("?", "*") or pattern.startswith("{0", at)
+
+
+def _top_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex."""
+    out, level, start, i, n = [], 0, 0, 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i += 1
+            if i < n and pattern[i] == "^":
+                i += 1
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif ch == "(":
+            level += 1
+        elif ch == ")":
+            level -= 1
+        elif ch == "|" and level == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*out, pattern[start:]]
+
+
+def _alternative_at(pattern: str, in_value: bool) -> bool:
+    """Whether the regex has a `|` at its top level, or (`in_value`: it opens with the value group) at the top
+    level of that group: its matches may then start with something else than what it opens with."""
+    level, i, n = 0, 0, len(pattern)
+    value_open = pattern.find("(?P<v>") if in_value else -1
+    inside = False  # within the opening value group
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":  # a class: up to its closing bracket (a first "]" or "^]" is a character)
+            i += 1
+            if i < n and pattern[i] == "^":
+                i += 1
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif ch == "(":
+            level += 1
+            if i == value_open:
+                inside = True
+        elif ch == ")":
+            level -= 1
+            if inside and level == 0:
+                inside = False
+        elif ch == "|" and (level == 0 or inside and level == 1):
+            return True
+        i += 1
+    return False
+
+
 def _unknown(name: str, lang: str) -> str:
     return f"unknown fragment {{{name}}} for {lang!r}; define it under [fragment] in {lang}/ or shared/"
 
 
 def alternation(words: list[str]) -> str:
-    """Literal words as one regex alternation, the longest first (so that "pcs" is tried before "pc")."""
+    """Literal words as one regex alternation, the longest first (so that "pcs" is tried before "pc"); a space in
+    a word matches any whitespace character (a line break too)."""
     unique = sorted(dict.fromkeys(w for w in words if w), key=lambda w: (-len(w), w))
-    return "|".join(re.escape(w).replace("\\ ", " ") for w in unique)
-
-
-def cldr_words(lang: str, kind: str) -> list[str]:
-    """Month names of a language from CLDR (Babel): wide, or abbreviated ("months_abbr"), format and stand-alone
-    forms, lowercase, trailing dots removed; English names where Babel does not know the language."""
-    return [w for w, _ in cldr_months(lang, kind)]
-
-
-def cldr_months(lang: str, kind: str = "months") -> list[tuple[str, int]]:
-    """(name, month number) pairs of `cldr_words`."""
-    from babel import Locale, UnknownLocaleError  # noqa: PLC0415 - only when a rule set is built
-
-    try:
-        locale = Locale.parse(lang)
-    except (UnknownLocaleError, ValueError):
-        locale = Locale.parse("en")
-    width = "abbreviated" if kind == "months_abbr" else "wide"
-    out: dict[str, int] = {}
-    for context in ("format", "stand-alone"):
-        for number, name in locale.months[context][width].items():
-            out.setdefault(name.lower().rstrip("."), number)
-    return list(out.items())
+    return "|".join(re.escape(w).replace("\\ ", "\\s") for w in unique)
 
 
 def regex_sources(rs: RuleSet) -> Iterator[tuple[str, str]]:

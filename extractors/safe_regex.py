@@ -54,3 +54,21 @@ def finditer(pattern: regex.Pattern[str], text: str, bounded: bool = True) -> li
         return list(pattern.finditer(text))
     except TimeoutError:
         return []
+
+
+def match_at(pattern: regex.Pattern[str], text: str, starts: list[int], bounded: bool = True) -> list[regex.Match[str]]:
+    """The matches `finditer` finds, when every match starts at one of `starts` (in order): each tried there,
+    after the end of the match before; none if the pattern runs past its time bound (`bounded`)."""
+    out: list[regex.Match[str]] = []
+    end = 0
+    try:
+        for at in starts:
+            if at < end:
+                continue
+            m = pattern.match(text, at, timeout=MATCH_TIMEOUT_S) if bounded else pattern.match(text, at)
+            if m is not None:
+                out.append(m)
+                end = m.end() if m.end() > at else at + 1
+    except TimeoutError:
+        return []
+    return out

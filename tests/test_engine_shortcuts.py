@@ -68,7 +68,8 @@ TRIGGERS = [
     (["deliver", "ship"], "SHIPPING by sea", True),
     (["straße"], "Billstrasse 118", True),  # casefolded alike: a case-insensitive "straße" could match there too
     (["size"], "\u017fize 5", True),  # a long s: what the regex module matches as "s" case-insensitively
-    (["lead time"], "lead-time 5 days", False),
+    (["lead time"], "lead-time 5 days", True),  # a word of several is looked for by its longest one
+    (["lead time"], "delivery in 5 days", False),
     ([], "anything", True),  # no trigger words: always run
 ]
 
@@ -116,14 +117,28 @@ def test_findings_are_the_best_of_every_hit(engine: Engine) -> None:
         assert dict(result.findings) == _best_of_all_hits(result), text
 
 
-def test_rules_outside_the_live_set_have_no_regex_hits(engine: Engine) -> None:
-    """A scan answers "no hits" at once for a rule outside its live set (no trigger word in the part): every rule
-    with a regex matching a part it reads is live."""
+def _texts() -> list[tuple[str, str]]:
+    """Every table case and rule example, and per language all of them in one text (long enough for the scan to
+    look up where words and digits start)."""
     cases = [(lang, text) for lang, table in (("en", items_en), ("es", items_es), ("zh", items_zh)) for text, *_ in table.CASES]
     cases += [(lang, text) for lang, rules in RULESET.rules.items() for r in rules for text in r.ok + r.fail]
-    for lang, text in cases:
+    for lang in ("en", "es", "zh"):
+        texts = [t for x, t in cases if x == lang]
+        cases += [(lang, "\n".join(texts[i : i + 12])) for i in range(0, len(texts), 12)]
+    return cases
+
+
+def test_regex_hits_are_those_of_a_whole_scan(engine: Engine) -> None:
+    """Where a regex is tried only at its opening words or digits, or skipped for want of a trigger word, it finds
+    what a scan of the whole part finds."""
+    for lang, text in _texts():
         eng = engine.for_language(lang)
-        parts = {"text": text, "subject": text[:60]}
-        scan = Scan(eng, parts)
-        matching = {rule for rule, pattern in eng.regexes for part, t in parts.items() if part in rule.parts and pattern.search(t)}
-        assert matching <= scan.live, (text, sorted(r.id for r in matching - scan.live))
+        scan = Scan(eng, {"text": text})
+        for rule, idx in eng.regexes_of.items():
+            sites = {i for i, *_ in scan.sites(rule)}
+            for i in idx:
+                pattern = eng.regexes[i][1]
+                whole = [m.span() for m in pattern.finditer(text)] if "text" in rule.parts else []
+                found = [(h.match_start, h.match_end) for h in eng.regex_hits(i, 0, "text", text, scan._places(0, text))] \
+                    if i in sites else []
+                assert found == whole, (rule.id, pattern.pattern[:60], text[:80])
