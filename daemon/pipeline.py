@@ -11,17 +11,19 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.assess import History, assess, tags_for
 from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
 from daemon.parse.message import parse
-from daemon.store import CustomerUpdate, Store
 from daemon.toolkit import Toolkit
 from extractors.checklist import is_no_reply, merge_thread
 from extractors.core.errors import MessageError, TransientError
 from extractors.core.model import Assessment, Checklist, Draft, Outcome, ParsedMessage, RawMessage
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by the stages that write: `explain` and `eval` do not
+    from daemon.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,8 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
     mailbox.tag_later(raw.key, tags)
     customer = None
     if outcome.status == "drafted" and parsed.from_addr:
+        from daemon.store import CustomerUpdate  # noqa: PLC0415 - see the import of Store above
+
         customer = CustomerUpdate(
             parsed.from_addr, {k: (f.as_json() if f else None) for k, f in checklist.items},
             checklist.clarity, assessment.tier, kit.decisions.order.high_change_risk_changes,

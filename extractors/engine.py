@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 import regex
 
@@ -66,7 +66,7 @@ class LanguageEngine:
         self.lang = lang
         self.vocab_growth = vocab_growth
         self.compiled = {r.id: Compiled(r, n) for n, r in enumerate(rules)}
-        self.regexes: list[tuple[Compiled, regex.Pattern[str]]] = []
+        self.regexes = _Regexes()
         self.canonical: dict[str, str] = {}
         self.months = ruleset.months(lang)  # for the date normaliser
         grammar = ruleset.grammar.get(lang) or ruleset.grammar.get("en") or _DEFAULT_GRAMMAR
@@ -78,10 +78,7 @@ class LanguageEngine:
         for rule in rules:
             flags = regex.V0 if rule.case_sensitive else regex.IGNORECASE | regex.V0
             for pattern in rule.regex:
-                try:
-                    self.regexes.append((self.compiled[rule.id], safe_regex.compile_bounded(pattern, flags)))
-                except safe_regex.UnsafePattern as e:
-                    errors.append(f"rule {rule.id} [regex] {e}")
+                self.regexes.add(self.compiled[rule.id], pattern, flags)
         for c in self.compiled.values():
             c.link(self.compiled)
         if errors:
@@ -92,16 +89,15 @@ class LanguageEngine:
         # trigger words, or one of them is in the part (spaCy's Matcher costs about 0.3 ms on 1 KB)
         pattern_rules = [r for r, _, _ in self._token_rules if r.patterns]
         self.pattern_triggers = {p: Triggers([r.trigger for r in pattern_rules if p in r.parts]) for p in self.token_parts}
-        self.triggers = Triggers([rule.rule.trigger for rule, _ in self.regexes])
+        self.triggers = Triggers([rule.rule.trigger for rule in self.regexes.rules])
         # for each regex that opens with a word fragment: where its matches can start
         self.leads: list[Leads | None] = []
         for r in rules:
             for words in ruleset.leads.get((lang, r.id), [None] * len(r.regex)):
                 self.leads.append(None if words is None else Leads(words, caseless=not r.case_sensitive))
-        self.bounded = [rule.id not in ruleset.reviewed for rule, _ in self.regexes]  # overlay rules keep the timeout
-        self.v_group = [p.groupindex.get("v", 0) for _, p in self.regexes]  # the number of the value group, or 0
+        self.bounded = [rule.id not in ruleset.reviewed for rule in self.regexes.rules]  # overlay rules keep the timeout
         self.regexes_of: dict[Compiled, list[int]] = {}
-        for i, (c, _) in enumerate(self.regexes):
+        for i, c in enumerate(self.regexes.rules):
             self.regexes_of.setdefault(c, []).append(i)
         # the source number of each rule's hits (Hit.seq), in the order of the rules: 2(i + 1) for regex i, odd for
         # a rule that combines sub-rules (its place among the regexes); ties between equal findings go to the first
@@ -114,7 +110,7 @@ class LanguageEngine:
         self._followers: dict[tuple[int, int], regex.Pattern[str] | None] = {}
         # rules of regexes alone (none with inline flags): matched right after the hit before them in an `all` rule
         self.followable = frozenset(r.id for r, idx in self.regexes_of.items() if not r.rule.patterns and not r.rule.phrases
-                                    and not r.rule.vocab and not any(_INLINE_FLAGS.match(self.regexes[i][1].pattern) for i in idx))
+                                    and not r.rule.vocab and not any(_INLINE_FLAGS.match(self.regexes.sources[i]) for i in idx))
 
     @property
     def nlp(self) -> Language:
@@ -124,7 +120,14 @@ class LanguageEngine:
         matcher = Matcher(nlp.vocab, validate=True)
         phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         phrases_cs = PhraseMatcher(nlp.vocab, attr="ORTH")
-        make = nlp.make_doc
+        docs: dict[str, Any] = {}  # a term shared by rules (a vocabulary read by several) is tokenized once
+
+        def make(term: str) -> Any:
+            doc = docs.get(term)
+            if doc is None:
+                doc = docs[term] = nlp.make_doc(term)
+            return doc
+
         rule_of: dict[int, Compiled] = {}
         for rule, cs_terms, ci_terms in self._token_rules:
             rule_of[nlp.vocab.strings.add(rule.id)] = self.compiled[rule.id]
@@ -195,7 +198,7 @@ class LanguageEngine:
         """The hits of regex i on the part at position `pos` (`places`: where its words and digits start)."""
         rule, pattern = self.regexes[i]
         out: list[Hit] = []
-        v = self.v_group[i]
+        v = pattern.groupindex.get("v", 0)  # the number of the value group, or 0
         lead = self.leads[i]
         starts = None if lead is None or places is None else places.starts(lead)
         if starts is not None and len(starts) * _ATTEMPT > len(text):
@@ -221,7 +224,7 @@ class LanguageEngine:
         key = (i, within)
         if key not in self._followers:
             pattern = self.regexes[i][1]
-            source = pattern.pattern
+            source = self.regexes.sources[i]
             if _INLINE_FLAGS.match(source):
                 self._followers[key] = None
             else:
@@ -241,8 +244,37 @@ class LanguageEngine:
         if m is None:
             return None
         s, e = m.span("at_")
-        a, b = m.span("v") if self.v_group[i] and m.start("v") >= 0 else (s, e)
-        return _new(Hit, (self.regexes[i][0], hit.part, a, b, s, e, (hit.seq[0], 2 * (i + 1), s)))
+        a, b = m.span("v") if "v" in pattern.groupindex and m.start("v") >= 0 else (s, e)
+        return _new(Hit, (self.regexes.rules[i], hit.part, a, b, s, e, (hit.seq[0], 2 * (i + 1), s)))
+
+
+class _Regexes:
+    """A language's regexes, each compiled when first used (the rule set checked them all when it was loaded):
+    regexes[i] is (rule, pattern)."""
+
+    def __init__(self) -> None:
+        self.rules: list[Compiled] = []
+        self.sources: list[str] = []
+        self._flags: list[int] = []
+        self._compiled: list[regex.Pattern[str] | None] = []
+
+    def add(self, rule: Compiled, source: str, flags: int) -> None:
+        self.rules.append(rule)
+        self.sources.append(source)
+        self._flags.append(flags)
+        self._compiled.append(None)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __getitem__(self, i: int) -> tuple[Compiled, regex.Pattern[str]]:
+        pattern = self._compiled[i]
+        if pattern is None:
+            pattern = self._compiled[i] = regex.compile(self.sources[i], self._flags[i])
+        return self.rules[i], pattern
+
+    def __iter__(self) -> Iterator[tuple[Compiled, regex.Pattern[str]]]:
+        return (self[i] for i in range(len(self.rules)))
 
 
 class Scan:

@@ -26,14 +26,15 @@ CONTAINER = re.compile(
 )
 _UNIT_WORDS = re.compile(r"(?P<unit>[^\W\d_][\w/().-]{0,20})", re.U)
 CURRENCIES = {
-    "usd": "USD", "us$": "USD", "$": "USD", "dollar": "USD", "dollars": "USD", "美元": "USD", "美金": "USD",
+    "usd": "USD", "us$": "USD", "$": "USD", "dollar": "USD", "dollars": "USD", "dólares": "USD", "dolares": "USD",
+    "美元": "USD", "美金": "USD",
     "eur": "EUR", "€": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR",
     "gbp": "GBP", "£": "GBP", "rmb": "CNY", "cny": "CNY", "¥": "CNY", "元": "CNY", "人民币": "CNY",
     "aud": "AUD", "cad": "CAD", "jpy": "JPY", "inr": "INR", "aed": "AED", "brl": "BRL", "mxn": "MXN",
     "clp": "CLP", "ars": "ARS", "cop": "COP", "pen": "PEN", "ngn": "NGN", "zar": "ZAR", "rub": "RUB",
 }
 _CURRENCY = re.compile(
-    r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|euros?|美元|美金|欧元|人民币|元)",
+    r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
     re.I,
 )
 _DURATION = re.compile(
@@ -241,7 +242,13 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
 
 
 def duration(text: str, ctx: Context) -> dict[str, Any] | None:
-    """A lead time: {"days": n} (upper bound, with "days_min" for a range) or {"date": "YYYY-MM-DD", "days": n}."""
+    """A lead time: {"days": n} (upper bound, with "days_min" for a range) or {"date": "YYYY-MM-DD", "days": n}.
+    A date with its month written as a number (2026-05-10, 3月15日) is read as a date before "15日" can be
+    read as a number of days."""
+    if _DATE_ISO.search(text) or _DATE_ZH.search(text):
+        d = _date_of(text, ctx)
+        if d is not None:
+            return {"date": d.isoformat(), "days": (d - ctx.date).days}
     if m := _DURATION.search(text):
         unit = m["unit"].lower()
         per: float = 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from extractors import calendar, safe_regex
+from extractors import cache, calendar, safe_regex
 from extractors.core.errors import RulesError
 from extractors.core.model import ITEM_IDS, SIGNAL_IDS
 
@@ -151,8 +151,8 @@ class Rule(_Strict):
     @classmethod
     def _bounded(cls, v: list[str]) -> list[str]:
         for i, pattern in enumerate(v):
-            try:  # as written, each fragment standing for one character (checked again once expanded)
-                safe_regex.check(FRAGMENT_REF.sub("(?:x)", pattern))
+            try:  # as written, each fragment standing for one character (compiled once expanded)
+                safe_regex.check_shape(FRAGMENT_REF.sub("(?:x)", pattern))
             except safe_regex.UnsafePattern as e:
                 raise ValueError(f"regex {i}: {e}") from e
         return v
@@ -399,8 +399,16 @@ def _rule_files(root: Path) -> list[tuple[str, Path]]:
 
 
 def load(overlay: Path | None = None, shipped: Path | None = None) -> RuleSet:
-    """Load shipped rules and the overlay; raise RulesError listing every problem found."""
+    """Load shipped rules and the overlay; raise RulesError listing every problem found. A rule set loaded
+    before from the same files is read from the cache (see `extractors.cache`)."""
     shipped = shipped or shipped_dir()
+    files = [path for root in (shipped, overlay) if root is not None and root.is_dir() for _, path in _rule_files(root)]
+    here = Path(__file__).resolve().parent
+    name = cache.key("rules", files, [here / "rules.py", here / "calendar.py", here / "safe_regex.py"])
+    return cache.cached(name, lambda: _load(overlay, shipped))
+
+
+def _load(overlay: Path | None, shipped: Path) -> RuleSet:
     errors: list[str] = []
     by_lang: dict[str, dict[str, Rule]] = {}
     rs = RuleSet()
@@ -593,7 +601,7 @@ class _Expander:
                 missing += [f"[regex {i}] {m}" for m in lacking]
                 if not lacking:
                     try:
-                        safe_regex.check(expanded)
+                        safe_regex.check(expanded, regex_flags(rule))
                     except safe_regex.UnsafePattern as e:
                         self.errors.append(f"{self.rs.origin[rule.id]} rule {rule.id} [regex {i}] expanded: {e}")
                 regexes.append(expanded)
@@ -836,6 +844,13 @@ def regex_sources(rs: RuleSet) -> Iterator[tuple[str, str]]:
         for name, frag in frags.items():
             if frag.regex is not None:
                 yield f"{rs.origin.get(folder + '/{' + name + '}', '')} fragment {name}", frag.regex
+
+
+def regex_flags(rule: Rule) -> int:
+    """The flags a rule's regexes run with."""
+    import regex  # noqa: PLC0415 - the `regex` module, not this module's `regex` fields
+
+    return regex.V0 if rule.case_sensitive else regex.IGNORECASE | regex.V0
 
 
 def show(rs: RuleSet, rule_id: str, lang: str | None = None) -> str | None:

@@ -22,8 +22,8 @@ class UnsafePattern(ValueError):
     pass
 
 
-def check(pattern: str) -> None:
-    """Raise UnsafePattern with a hint if the pattern is invalid or may backtrack catastrophically."""
+def check_shape(pattern: str) -> None:
+    """Raise UnsafePattern with a hint if the pattern may backtrack catastrophically (without compiling it)."""
     if len(pattern) > MAX_PATTERN:
         raise UnsafePattern(f"pattern is longer than {MAX_PATTERN} characters")
     if _NESTED.search(_BLANK.sub("c", pattern)):
@@ -32,17 +32,21 @@ def check(pattern: str) -> None:
             "this can backtrack catastrophically: use an atomic group (?>...) or a possessive quantifier"
         )
     if _ADJACENT.search(pattern):
-        raise UnsafePattern(
-            "two adjacent unbounded repeats of the same class (e.g. \\w+\\w+); merge them into one"
-        )
+        raise UnsafePattern("two adjacent unbounded repeats of the same class (e.g. \\w+\\w+); merge them into one")
+
+
+def check(pattern: str, flags: int = regex.IGNORECASE | regex.V0) -> None:
+    """Raise UnsafePattern with a hint if the pattern is invalid or may backtrack catastrophically (compiled with
+    the flags it will run with: the `regex` module keeps the compiled pattern for that use)."""
+    check_shape(pattern)
     try:
-        regex.compile(pattern)
+        regex.compile(pattern, flags)
     except regex.error as e:
         raise UnsafePattern(f"not a valid regular expression: {e}") from e
 
 
 def compile_bounded(pattern: str, flags: int = regex.IGNORECASE | regex.V0) -> regex.Pattern[str]:
-    check(pattern)
+    check(pattern, flags)
     return regex.compile(pattern, flags)
 
 
