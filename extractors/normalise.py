@@ -53,7 +53,7 @@ _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七
 _DATE_ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 _PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%")
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
-_INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+|,\s*)?(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4})?", regex.I)
+_INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+(?:of\s+)?|,\s*)?(?-i:(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4}))?", regex.I)
 
 # precompiled here: a pattern string passed to re.search() is looked up in a cache on every call
 _ZH_DIGITS = re.compile(r"[一二两三四五六七八九十]+(?=万|千|百)?")
@@ -61,7 +61,7 @@ _GROUPED = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
 _RANGE_SEP = re.compile(r"-|~|to|–|至|到")
 _PER_UNIT = re.compile(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each)|per\s+\w+|each|单价|/个|/件|/套|por\s+unidad|c/u", re.I)
 _PER_TOTAL = re.compile(r"budget|total|presupuesto|预算|总", re.I)
-_ZH_TENTHS = re.compile(r"(\d)\s*成")
+_ZH_TENTHS = re.compile(r"([\d一二三四五六七八九])\s*成")
 _DIGIT = re.compile(r"\d")
 _PAYMENT_METHODS = tuple(
     (name, re.compile(pattern, re.I))
@@ -316,7 +316,8 @@ def payment(text: str, ctx: Context) -> dict[str, Any] | None:
         if 0 < p <= 100:
             value["deposit_pct"] = p
     elif m := _ZH_TENTHS.search(text):
-        value["deposit_pct"] = int(m.group(1)) * 10
+        tenths = m.group(1)
+        value["deposit_pct"] = (int(tenths) if tenths.isdigit() else _CN_DIGITS[tenths]) * 10
     if "methods" not in value and "deposit_pct" not in value and not _DIGIT.search(text):
         return None if len(text.strip()) < 3 else value
     return value

@@ -883,14 +883,23 @@ def show(rs: RuleSet, rule_id: str, lang: str | None = None) -> str | None:
 
 
 def _fields(rule: Rule, indent: str) -> list[str]:
+    """The rule's keys as its file writes them (strings in single quotes, as TOML literal strings)."""
     out = []
     for name, value in rule.model_dump(exclude_defaults=True).items():
-        if name in ("id", "ok", "fail"):
-            continue
-        out.append(f"{indent}{name} = {value!r}" if not isinstance(value, list) or len(value) <= 1 else
-                   f"{indent}{name} = [" + ", ".join(repr(v) for v in value) + "]")
+        if name not in ("id", "ok", "fail"):
+            out.append(f"{indent}{name} = {_toml(value)}")
     out += [f"{indent}ok: {t!r}" for t in rule.ok] + [f"{indent}fail: {t!r}" for t in rule.fail]
     return out
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'" if "'" not in value and "\n" not in value else repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _expanded(rule: Rule, written: Rule) -> list[str]:
