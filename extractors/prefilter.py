@@ -49,15 +49,22 @@ class Places:
         self.has_digit = _DIGIT.search(text) is not None
         self._starts: dict[Leads, list[int]] = {}
         self.word_starts = [m.start() for m in _WORD.finditer(text)]
-        self._by_prefix: dict[tuple[bool, str], list[int]] = {}
-        for at in self.word_starts:
-            for caseless, source in ((True, folded), (False, text)):
-                key = (caseless, source[at : at + 2])
-                if key in self._by_prefix:
-                    self._by_prefix[key].append(at)
-                else:
-                    self._by_prefix[key] = [at]
+        self._by_prefix: dict[bool, dict[str, list[int]]] = {}
         self._digits: list[int] | None = None
+
+    def _index(self, caseless: bool) -> dict[str, list[int]]:
+        """The word starts by their first two characters (casefolded, or as written)."""
+        index = self._by_prefix.get(caseless)
+        if index is None:
+            index = self._by_prefix[caseless] = {}
+            source = self.folded if caseless else self.text
+            for at in self.word_starts:
+                key = source[at : at + 2]
+                if key in index:
+                    index[key].append(at)
+                else:
+                    index[key] = [at]
+        return index
 
     def has(self, lead: Leads) -> bool:
         """Whether a match may start somewhere in the text."""
@@ -88,8 +95,9 @@ class Places:
                     found.append(at)
                     at = source.find(w, at + 1)
             return sorted(set(found))
+        index = self._index(lead.caseless)
         for w in lead.words:
-            for at in self._by_prefix.get((lead.caseless, w[:2]), ()):
+            for at in index.get(w[:2], ()):
                 if source.startswith(w, at):
                     found.append(at)
         return sorted(set(found)) if len(lead.words) > 1 else found
