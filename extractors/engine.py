@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 _DEFAULT_GRAMMAR = Grammar()
 _new = tuple.__new__  # _new(Hit, (...)) builds a Hit without the Python-level __new__ of a NamedTuple
 _SENTENCE_END = frozenset(".?!\n。？！")  # what the gap between the hits of an `all` rule may not hold
-_SHORT = 200  # a part shorter than this is scanned whole: looking up where its words start costs more
 _ATTEMPT = 24  # one match attempt costs about as much as scanning this many characters
 _INLINE_FLAGS = regex.compile(r"\(\?[a-zA-Z]+\)")
 
@@ -392,10 +391,9 @@ class Scan:
         return best
 
     def _places(self, pos: int, text: str) -> Places | None:
-        """Where the words and digits of a part start (None for a short part, which is scanned whole, and when
-        casefolding changes its length)."""
+        """Where the words and digits of a part start (None when casefolding changes its length)."""
         if pos not in self._lead_pos:
-            folded = text.casefold() if len(text) >= _SHORT else ""
+            folded = text.casefold()
             self._lead_pos[pos] = Places(text, folded) if len(folded) == len(text) else None
         return self._lead_pos[pos]
 

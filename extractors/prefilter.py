@@ -67,10 +67,21 @@ class Places:
         return index
 
     def has(self, lead: Leads) -> bool:
-        """Whether a match may start somewhere in the text."""
+        """Whether a match may start somewhere in the text (stops at the first place found)."""
         if lead.digits is not None:
             return self.has_digit
-        return bool(self.starts(lead))
+        found = self._starts.get(lead)
+        if found is not None:
+            return bool(found)
+        source = self.folded if lead.caseless else self.text
+        if lead.anywhere:
+            return any(w in source for w in lead.words)
+        index = self._index(lead.caseless)
+        for w in lead.words:
+            places = index.get(w[:2])
+            if places and any(source.startswith(w, at) for at in places):
+                return True
+        return False
 
     def starts(self, lead: Leads) -> list[int]:
         """The positions where a match of a regex with these leads may start, in order."""

@@ -182,3 +182,25 @@ def test_no_code_reads_private_regex_internals() -> None:
     texts = [p for folder in ("extractors", "daemon", "bench") for p in (ROOT / folder).rglob("*.py")
              if "re._parser" in p.read_text(encoding="utf-8") or "sre_parse" in p.read_text(encoding="utf-8")]
     assert ({k: v for k, v in found.items() if v}, texts) == ({}, [])
+
+
+def test_the_playbook_numbers_are_data(tmp_path: Path) -> None:
+    """Strength points and the large-quantity threshold come from decisions.toml: a copy with other numbers
+    changes the strength and its reasons."""
+    from daemon.parse.message import parse
+    from extractors.checklist import Extractor
+    from extractors.core.model import MessageKey, RawMessage
+    from extractors.policy import load_policy
+
+    shipped = (ROOT / "rules" / "decisions.toml").read_text(encoding="utf-8")
+    changed = tmp_path / "decisions.toml"
+    changed.write_text(shipped.replace("large_quantity = 1000", "large_quantity = 100")
+                       .replace('company = { points = 1, reason = "company named" }', 'company = { points = 3, reason = "a company" }'),
+                       encoding="utf-8")
+    mail = (b"From: Anna Berg <a.berg@nordlicht-handel.example>\r\nSubject: RFQ\r\n\r\nWe need 500 pcs.\r\n\r\n"
+            b"Best regards,\r\nAnna Berg\r\nNordlicht Handel GmbH\r\n")
+    parsed = parse(RawMessage(MessageKey("t", "INBOX", 1, 1), mail))
+    before = Extractor(SHIPPED).extract(parsed)
+    after = Extractor(SHIPPED, policy=load_policy(changed)).extract(parsed)
+    assert (before.strength, before.strength_reasons) == ("medium", ("corporate sender domain (+2)", "company named (+1)"))
+    assert (after.strength, after.strength_reasons) == ("high", ("corporate sender domain (+2)", "a company (+3)", "large quantity (+1)"))
