@@ -519,8 +519,10 @@ def _cycle(rule_id: str, rules: dict[str, Rule], path: tuple[str, ...]) -> bool:
 class _Expander:
     """Fragments expanded into the rules of one language: the language's own fragments, else shared ones."""
 
-    def __init__(self, rs: RuleSet):
+    def __init__(self, rs: RuleSet, readable: bool = False):
+        """`readable`: word fragments as plain alternations (for `show`), not tries."""
         self.rs = rs
+        self.readable = readable
         self.errors: list[str] = []
         self.used: set[str] = set()  # "folder/{NAME}" of every fragment read
         self._words: dict[tuple[str, str], list[str] | None] = {}
@@ -574,7 +576,7 @@ class _Expander:
             if missing:
                 self.errors.append(f"{self.rs.origin[folder + '/{' + name + '}']} fragment {name}: {missing[0]}")
         else:
-            out = alternation(self.words(lang, name) or [])
+            out = alternation(self.words(lang, name) or [], trie=not self.readable)
         self._regex[key] = out
         return out
 
@@ -828,11 +830,29 @@ def _unknown(name: str, lang: str) -> str:
     return f"unknown fragment {{{name}}} for {lang!r}; define it under [fragment] in {lang}/ or shared/"
 
 
-def alternation(words: list[str]) -> str:
-    """Literal words as one regex alternation, the longest first (so that "pcs" is tried before "pc"); a space in
-    a word matches any whitespace character (a line break too)."""
-    unique = sorted(dict.fromkeys(w for w in words if w), key=lambda w: (-len(w), w))
-    return "|".join(re.escape(w).replace("\\ ", "\\s") for w in unique)
+def alternation(words: list[str], trie: bool = True) -> str:
+    """Literal words as one regex: written as a trie (one branch per first character, then per next one), so
+    that the regex engine tries a few characters at a position instead of every word, and at each branch the
+    longer words first ("pcs" before "pc"): what a plain alternation of the words, the longest first, matches
+    (`trie=False` writes that, for reading). A space in a word matches any whitespace (a line break too)."""
+    unique = list(dict.fromkeys(w for w in words if w))
+    if not trie:
+        return "|".join(re.escape(w).replace("\\ ", "\\s") for w in sorted(unique, key=lambda w: (-len(w), w)))
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for w in unique:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:  # type: ignore[type-arg]
+        branches = [("\\s" if ch == " " else re.escape(ch)) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
 
 
 def regex_sources(rs: RuleSet) -> Iterator[tuple[str, str]]:
@@ -862,8 +882,11 @@ def show(rs: RuleSet, rule_id: str, lang: str | None = None) -> str | None:
     languages = [lang] if lang else [name for name in rs.languages if rs.rule(rule_id, name) is not None]
     lines = [f"{rule_id}  ({rs.origin.get(rule_id, '?')})", *_fields(written, "  ")]
     shown: set[str] = set()
+    readable = _Expander(rs, readable=True)
     for name in languages:
         expanded = rs.rule(rule_id, name)
+        if expanded is not None:
+            expanded = readable.rule(written, name, from_shared=False)[0] or expanded
         if expanded is None:
             lines.append(f"  [{name}] off (a fragment it needs is not defined for {name}, or it is disabled)")
             continue
