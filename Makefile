@@ -3,29 +3,16 @@ VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# the rules engine's hot modules compiled with Cython (see extractors/compiled.py); compiled again when a source
-# changes; without a C compiler extraction runs from the sources, with the same results
-COMPILED := extractors/.compiled
 
-.PHONY: demo test soak eval lint bench services clean compiled pure
+.PHONY: demo test soak eval lint bench services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,compiled]'
+	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-$(COMPILED): $(STAMP) $(wildcard extractors/*.py)
-	$(PY) -m extractors.compiled build 2>/dev/null
-	touch $(COMPILED)
-
-compiled: $(COMPILED)
-
-pure:
-	$(PY) -m extractors.compiled remove
-	rm -f $(COMPILED)
-
-demo: $(COMPILED)
+demo: $(STAMP)
 	$(VENV)/bin/inquiry-triage demo
 
 # Services the integration tests talk to: Dovecot (installed from Debian when missing, as root) and the
@@ -33,19 +20,19 @@ demo: $(COMPILED)
 services:
 	@bash .ci/services
 
-test: $(COMPILED) services
+test: $(STAMP) services
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The full fault set and fuzz campaign (docs/reliability.md): 20 kill -9 over 2,000 messages, 30 s outages of
 # PostgreSQL, Dovecot and the SQLite disk on 2,000-message runs, 100,000 fuzzed messages. About an hour on 2 cores.
-soak: $(COMPILED) services
+soak: $(STAMP) services
 	INQUIRY_TRIAGE_SOAK=1 $(PY) -m pytest -q -p no:cacheprovider -s -p no:logging \
 		tests/test_outages.py tests/test_imap_kill9.py tests/test_fuzz.py
 
 # The corpus-score floors (tests/corpus_floors.toml) on the labelled corpus: ../shared/corpus beside the clone, or
 # CORPUS=folder-or-file. `make test` does not need it.
 CORPUS ?= ../shared/corpus
-eval: $(COMPILED)
+eval: $(STAMP)
 	@test -e "$(CORPUS)" || { echo "no labelled corpus at $(CORPUS); set CORPUS=path/to/corpus (a folder of *.jsonl or one file)" >&2; exit 2; }
 	$(VENV)/bin/inquiry-triage eval --floors tests/corpus_floors.toml $(CORPUS)
 
@@ -54,7 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy daemon extractors
 
 # Every benchmark in one run (about 8 minutes on 2 cores), one table with the machine's facts (docs/benchmarks.md)
-bench: $(COMPILED) services
+bench: $(STAMP) services
 	$(PY) bench/all.py
 
 clean:

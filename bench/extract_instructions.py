@@ -6,11 +6,9 @@ loop is counted: callgrind starts with counting off, and the loop is switched on
 `callgrind_control` once the toolkit is loaded (loading under Valgrind takes a minute or two).
 
 Needs Valgrind (Debian: `apt-get install valgrind`). Prints instructions per extraction and, with --top N, the
-N costliest functions (C level: the interpreter, the regex engines, spaCy, Hyperscan).
-How many instructions fit in the 0.5 ms target depends on the machine: machines of this kind have run Python at
-about 4 instructions per nanosecond (2 million in 0.5 ms) and at about 9-10 (4.5-5 million). Counted as the
-package is installed: compiled modules where `extractors/compiled.py` built them, INQUIRY_TRIAGE_PURE=1 for the
-sources.
+N costliest functions (C level: the interpreter, the regex engines, spaCy).
+How many instructions fit in the 1.0 ms target depends on the machine: machines of this kind have run Python at
+about 4 instructions per nanosecond (4 million in 1.0 ms) and at about 9-10 (9-10 million).
 """
 
 from __future__ import annotations
@@ -43,7 +41,7 @@ def child(workdir: Path, n: int, stage: str, corpus: Path | None) -> None:
     from extractors.core.model import MessageKey, RawMessage
 
     kit = load_toolkit(config.embedded_default(), quiet=True, drafts=False)
-    kit.extractor.engine.prepare()
+    kit.extractor.engine.prepare()  # every language's matchers, built before counting
     raws = [record_bytes(rec) for rec in load_corpus(corpus)] if corpus is not None else [INQUIRY]
     messages = [parse(RawMessage(MessageKey("bench", "INBOX", 1, i + 1), raw), kit.platforms) for i, raw in enumerate(raws)]
     run = {"extract": kit.extractor.extract, "rules": kit.extractor.run_rules, "identity": kit.extractor.identity.read}[stage]
@@ -115,7 +113,7 @@ def main() -> None:
             finally:
                 if proc.poll() is None:
                     proc.kill()
-        # the main process's counts (a child forked for a Hyperscan compile writes a file of its own, counted off)
+        # the counts of the main process (and of any process it forked, counted off)
         total = 0
         for path in workdir.glob("callgrind.out*"):
             for line in path.read_text(errors="replace").splitlines():

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from extractors.core.errors import RulesError
 from extractors.core.model import CORE_ITEMS, ITEM_IDS, Assessment, Checklist
+from extractors.policy import Policy, SignalRules, StrengthRules
 
 BANDS = ("very_high", "high", "low")
 STRENGTHS = ("high", "medium", "low")
@@ -65,6 +66,7 @@ class OrderRules(_Strict):
     min_yes: int = 10
     required: list[str] = ["specs", "quantity", "lead_time", "certification", "payment_terms"]
     change_clause_unclear_core: int = 3
+    high_change_risk_changes: int = Field(default=2, ge=1)  # changed requirements that make a buyer a change risk
     high_change_risk_deposit_pct: int = 50
     standard_deposit_pct: int = 30
 
@@ -88,6 +90,13 @@ class Decisions(_Strict):
     sample: SampleRules = SampleRules()
     order: OrderRules = OrderRules()
     tags: TagRules = TagRules()
+    strength: StrengthRules = StrengthRules()  # read by the extract stage (see extractors/policy.py)
+    signals: SignalRules = SignalRules()
+
+    @property
+    def policy(self) -> Policy:
+        """The sections the extract stage reads."""
+        return Policy(strength=self.strength, signals=self.signals)
 
     @classmethod
     def load(cls, path: Path) -> Decisions:
@@ -99,7 +108,7 @@ class Decisions(_Strict):
             decisions = cls.model_validate(data)
         except ValidationError as e:
             raise RulesError(
-                [f"{path} [{' -> '.join(map(str, err['loc']))}] {err['msg']}" for err in e.errors()]
+                [f"{path} [{' -> '.join(map(str, err['loc']))}] {err['msg'].removeprefix('Value error, ')}" for err in e.errors()]
             ) from e
         problems = [f"{path} {p}" for p in decisions.problems()]
         if problems:

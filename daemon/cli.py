@@ -91,16 +91,12 @@ def _store(cfg: config_mod.Config, upgrade: bool = True) -> Any:
     return store
 
 
-def _kit(cfg: config_mod.Config, quiet: bool = False, drafts: bool = True, prepare: bool = False) -> Any:
-    """The rules, templates and seller profile; `prepare`: everything compiled now, not on the first message
-    (the daemon: its first inquiries are not delayed)."""
+def _kit(cfg: config_mod.Config, quiet: bool = False, drafts: bool = True) -> Any:
+    """The rules, templates and seller profile (each language's matchers are built for its first message)."""
     from daemon.toolkit import load_toolkit
 
     identity = next((m.identity for m in cfg.mailboxes if m.identity), None)
-    kit = load_toolkit(cfg, identity=identity, quiet=quiet, drafts=drafts)
-    if prepare:
-        kit.extractor.engine.prepare()
-    return kit
+    return load_toolkit(cfg, identity=identity, quiet=quiet, drafts=drafts)
 
 
 @main.command()
@@ -122,7 +118,7 @@ def run(ctx: click.Context, once: bool) -> None:
     ownership = for_store(store, claim_seconds=cfg.daemon.claim_seconds, once=once)
     if not once and not ownership.coordinated:
         ownership.join()  # before the rules are loaded: a second process on a SQLite store is refused at once
-    kit = _kit(cfg, prepare=True)
+    kit = _kit(cfg)
     mailboxes = _mailboxes(cfg, store)
     if not mailboxes:
         raise config_mod.ConfigError(f"{cfg.source}: no [[mailboxes]] configured; add one (see deploy/config.example.toml)")
@@ -133,7 +129,7 @@ def run(ctx: click.Context, once: bool) -> None:
     health = Health([], unhealthy_after=cfg.daemon.unhealthy_after_seconds,
                     stalled_after=cfg.daemon.stalled_after_seconds, busy_after=max(60.0, 2 * cfg.daemon.message_seconds),
                     heartbeat=cfg.daemon.heartbeat_seconds)
-    daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg, prepare=True), cfg.daemon.interval_seconds,
+    daemon = Daemon(mailboxes, store, KitRef(kit), lambda: _kit(cfg), cfg.daemon.interval_seconds,
                     cfg.daemon.max_attempts, Limits.of(cfg.daemon), watch, metrics, health, ownership=ownership,
                     workers=cfg.daemon.workers, claim_seconds=cfg.daemon.claim_seconds)
     if once:
@@ -230,15 +226,35 @@ def rules() -> None:
 @rules.command("check")
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False, exists=True))
 def rules_check(directory: Path | None) -> None:
-    """Validate every rules file (shipped, or DIRECTORY as an overlay) and report every error; exit 2 on any."""
+    """Validate every rules file (shipped, or DIRECTORY as an overlay) with its fragments expanded, build every
+    language's matchers, and report every error (exit 2 on any) and every unused fragment or sub-rule."""
     from extractors.engine import Engine
     from extractors.rules import load
     from extractors.tables import load_headers
 
     ruleset = load(overlay=directory)
-    Engine(ruleset)
+    Engine(ruleset).prepare()
     load_headers(directory)
+    for line in ruleset.notices:
+        click.echo(f"note: {line}")
     click.echo(f"ok: {ruleset.count()} rules in {len(ruleset.files)} files ({', '.join(ruleset.languages)})")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--lang", help="The language whose fragments expand the rule (default: each language that has it).")
+def rules_show(rule_id: str, directory: Path | None, lang: str | None) -> None:
+    """Show a rule as written (with its file and line) and with its fragments expanded, and the sub-rules it reads."""
+    from extractors.rules import load, show
+
+    ruleset = load(overlay=directory)
+    text = show(ruleset, rule_id.upper(), lang)
+    if text is None:
+        click.echo(f"error: no rule {rule_id!r}{' for ' + lang if lang else ''}; `inquiry-triage rules check` lists the files",
+                   err=True)
+        sys.exit(int(ExitCode.FAILURE))
+    click.echo(text)
 
 
 @rules.command("test")

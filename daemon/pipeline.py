@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.assess import History, assess, tags_for
 from daemon.limits import DEFAULT_LIMITS, Limits
@@ -20,11 +20,13 @@ from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
 from daemon.parse.message import parse
 from daemon.parse.screen import screen
-from daemon.store import CustomerUpdate, Store
 from daemon.toolkit import Toolkit
 from extractors.checklist import is_no_reply, merge_thread
 from extractors.core.errors import MessageError, TransientError, TriageError
 from extractors.core.model import Assessment, Checklist, Draft, MessageKey, Outcome, ParsedMessage, RawMessage
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by the stages that write: `explain` and `eval` do not
+    from daemon.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +140,12 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limit
     mailbox.tag_later(raw.key, tags)
     customer = None
     if outcome.status == "drafted" and parsed.from_addr:
+        from daemon.store import CustomerUpdate  # noqa: PLC0415 - see the import of Store above
+
         customer = CustomerUpdate(
             parsed.from_addr, {k: (f.as_json() if f else None) for k, f in checklist.items},
-            checklist.clarity, assessment.tier, is_order=checklist.signal("is_order"),
+            checklist.clarity, assessment.tier, kit.decisions.order.high_change_risk_changes,
+            is_order=checklist.signal("is_order"),
         )  # fmt: skip
     store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer, **meta)
     log.info(

@@ -41,11 +41,11 @@ def load_toolkit(cfg: Config, identity: str | None = None, quiet: bool = False, 
     ruleset = rules_mod.load(overlay=overlay)
     seller = seller_mod.load(cfg.path(cfg.seller.profile) if cfg.seller.profile else None)
     own = tuple(dict.fromkeys(list(seller.own_domains) + [d.lower() for d in cfg.seller.own_domains]))
-    extractor = Extractor(ruleset, own_domains=own, headers=load_headers(overlay))
     platforms_file = overlay / "platforms.toml" if overlay and (overlay / "platforms.toml").is_file() else shipped / "platforms.toml"
     decisions_file = overlay / "decisions.toml" if overlay and (overlay / "decisions.toml").is_file() else shipped / "decisions.toml"
     platforms = Platforms.load(platforms_file)
     decisions = Decisions.load(decisions_file)
+    extractor = Extractor(ruleset, policy=decisions.policy, own_domains=own, headers=load_headers(overlay))
     labels = load_labels(shipped)
     drafter = None
     if drafts:

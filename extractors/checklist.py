@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import regex
@@ -12,48 +12,26 @@ from extractors.attached import AttachmentItems
 from extractors.core.model import ITEM_IDS, Checklist, Finding, ParsedMessage, Signal
 from extractors.engine import Engine, Result
 from extractors.identity import Identity, IdentityReader
-from extractors.rules import RuleSet
+from extractors.policy import Condition, Policy, load_policy
+from extractors.rules import RuleSet, shipped_dir
 from extractors.tables import Headers, load_headers
 
-_ORDER_WORDS = regex.compile(r"\b(?:p\.?\s?o\.?|purchase order|order|rfq|quotation|invoice|payment|remittance)\b|订单|采购单|pedido|orden", regex.I)
-_AUTO_SUBJECT = regex.compile(
-    r"^(?:auto(?:matic)?[ -]?reply|autoreply|auto-response|out of (?:the )?office|ooo\b|abwesenheit|"
-    r"respuesta autom[aá]tica|fuera de la oficina|自动回复|undeliverable|undelivered mail|delivery status notification|"
-    r"mail delivery failed|returned mail|failure notice)",
-    regex.I,
-)
-_BOUNCE_SENDER = regex.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|bounce[s]?)[@+]", regex.I)
 _NOREPLY = regex.compile(r"^(?:no-?reply|noreply|do-?not-?reply|donotreply)[\w.+-]{0,30}@", regex.I)
 _SCHEME = regex.compile(r"^https?://", regex.I)
-_LARGE_QTY = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class StrengthWeights:
-    corporate_domain: int = 2
-    website_matches: int = 2
-    company: int = 1
-    title: int = 1
-    phone: int = 1
-    stated_size: int = 1
-    large_quantity: int = 1
-    verified_badge: int = 1
-    repeat_customer: int = 2
-    freemail: int = -1
-    high_min: int = 6
-    medium_min: int = 3
+_FACT = regex.compile(r"\{([a-z_]+)(\.text)?\}")
 
 
 class Extractor:
-    """Compiled rules plus the identity reader; `extract` is pure (no I/O)."""
+    """Compiled rules plus the identity reader and the playbook's strength points and signal conditions
+    (`policy`, by default from the shipped decisions.toml); `extract` is pure (no I/O)."""
 
-    def __init__(self, ruleset: RuleSet, weights: StrengthWeights | None = None, own_domains: tuple[str, ...] = (),
+    def __init__(self, ruleset: RuleSet, policy: Policy | None = None, own_domains: tuple[str, ...] = (),
                  headers: Headers | None = None):
         self.ruleset = ruleset
         self.engine = Engine(ruleset)
         self.attached = AttachmentItems(self.engine, headers or load_headers())
         self.identity = IdentityReader(ruleset)
-        self.weights = weights or StrengthWeights()
+        self.policy = policy if policy is not None else load_policy(shipped_dir() / "decisions.toml")
         self.own_domains = tuple(d.lower() for d in own_domains)
 
     @property
@@ -61,7 +39,12 @@ class Extractor:
         return self.ruleset.version
 
     def run_rules(self, msg: ParsedMessage) -> Result:
-        parts = {"text": msg.text, "subject": msg.subject, "form": msg.form, "signature": msg.signature}
+        parts = {
+            "text": msg.text, "subject": msg.subject, "form": msg.form, "signature": msg.signature,
+            "headers": "\n".join(f"{name}: {value}" for name, value in msg.headers),
+            "sender": msg.from_addr,
+            "filenames": "\n".join(a.filename for a in msg.attachments if a.filename),
+        }  # fmt: skip
         date = msg.date.date() if msg.date else dt.date.today()
         return self.engine.run(parts, msg.language, date)
 
@@ -86,44 +69,18 @@ class Extractor:
 
     def _signals(self, msg: ParsedMessage, result: Result, ident: Identity, items: dict[str, Finding | None],
                  from_attachments: tuple[Signal, ...] = ()) -> list[Signal]:
-        fired = {s.name: s for s in (*from_attachments, *result.signals)}
+        """Each buyer signal: the first of its conditions (decisions.toml [signals]) that holds. A condition's
+        count of concrete items is checked before its facts, which are found only when asked for. A signal the
+        rules give on the attachments' text (an order document, a lure) counts as one given on the body."""
+        facts = _Facts(self, msg, result, ident, items, from_attachments)
+        counts = self.policy.signals.counts
         out: list[Signal] = []
-        auto = _auto_reply(msg) or (
-            Signal("auto_reply", fired["out_of_office"].rule, fired["out_of_office"].reason) if "out_of_office" in fired else None
-        )
-        if auto is not None:
-            out.append(auto)
-        invalid = self._invalid(msg, fired, items)
-        if invalid is not None:
-            out.append(invalid)
-        for name in ("sample_requested", "is_order", "declines_to_clarify"):
-            if name in fired:
-                out.append(fired[name])
-            elif name == "sample_requested" and items["sample"] is not None:
-                out.append(Signal(name, items["sample"].rule, f"the buyer states a sample need: {items['sample'].evidence!r}"))
-        price_only = self._price_only(msg, fired, ident, items)
-        if price_only is not None:
-            out.append(price_only)
+        for name, conditions in self.policy.signals.conditions():
+            for c in conditions:
+                if _holds(c, facts, items, counts):
+                    out.append(_signal(name, c, facts))
+                    break
         return out
-
-    def _invalid(self, msg: ParsedMessage, fired: dict[str, Signal], items: dict[str, Finding | None]) -> Signal | None:
-        """Spam and scams: lure wording, risky attachments on an order, look-alike links, mass-mailed generic asks."""
-        concrete = _concrete(items, ("specs", "quantity", "lead_time", "material", "target_price", "customization"))
-        if "lure" in fired and concrete <= 1:
-            return Signal("invalid", fired["lure"].rule, f"scam or phishing wording: {fired['lure'].reason}")
-        risky = [a for a in msg.attachments if a.danger]
-        if risky and (_ORDER_WORDS.search(msg.subject) or _ORDER_WORDS.search(msg.text)):
-            return Signal("invalid", "INVALID_RISKY_ATTACHMENT",
-                          f"an order-style mail carries {risky[0].danger} where the order should be ({risky[0].filename})")
-        look_alike = self._look_alike(msg)
-        if look_alike:
-            return Signal("invalid", "INVALID_LOOK_ALIKE_LINK", f"a link points to a look-alike of our domain ({look_alike})")
-        if concrete == 0 and "generic_interest" in fired:
-            return Signal("invalid", fired["generic_interest"].rule,
-                          f"mass-mailed generic inquiry naming no product ({fired['generic_interest'].reason})")
-        if concrete == 0 and "generic_greeting" in fired and (len(msg.to) + len(msg.cc) >= 5 or self._reply_to_mismatch(msg)):
-            return Signal("invalid", "INVALID_MASS_GENERIC", "generic greeting, no product named, mass-mailed or replies diverted to free mail")
-        return None
 
     def _reply_to_mismatch(self, msg: ParsedMessage) -> bool:
         """Replies diverted from a corporate sender to a free-mail address, a common scam pattern."""
@@ -142,43 +99,98 @@ class Extractor:
                     return host
         return ""
 
-    def _price_only(self, msg: ParsedMessage, fired: dict[str, Signal], ident: Identity, items: dict[str, Finding | None]) -> Signal | None:
-        """Only a price, price list or catalogue is asked: no two concrete requirements stated."""
-        if _concrete(items, tuple(i for i in ITEM_IDS if i not in ("company", "contact", "sample"))) > 1:
-            return None
-        if "price_only" in fired:
-            return fired["price_only"]
-        if "generic_interest" in fired:
-            return Signal("price_only", fired["generic_interest"].rule, "generic interest in our products, nothing concrete")
-        if ident.freemail and items["company"] is None and "generic_greeting" in fired:
-            return Signal("price_only", "PRICE_ONLY_ANONYMOUS_GENERIC", "free-mail sender, no company, generic greeting, no product named")
-        return None
-
     def _strength(self, msg: ParsedMessage, ident: Identity, items: dict[str, Finding | None], repeat: bool) -> tuple[str, list[str]]:
-        w = self.weights
+        """The buyer's strength: the points of every sign found (decisions.toml [strength])."""
+        rules = self.policy.strength
+        qty = items["quantity"]
+        large = qty is not None and isinstance(qty.value, dict) and bool(
+            qty.value.get("container") or (qty.value.get("amount") or 0) >= rules.large_quantity)
+        found = {
+            "corporate_domain": ident.corporate_domain,
+            "freemail": ident.freemail and not msg.platform,
+            "website_matches": ident.website_matches,
+            "company": items["company"] is not None,
+            "title": ident.has_title,
+            "phone": ident.has_phone,
+            "stated_size": ident.stated_size,
+            "large_quantity": large,
+            "verified_badge": bool(msg.platform) and "verified" in msg.form.lower(),
+            "repeat_customer": repeat,
+        }
         score = 0
         reasons: list[str] = []
-
-        def add(cond: bool, points: int, why: str) -> None:
-            nonlocal score
-            if cond:
-                score += points
-                reasons.append(f"{why} ({points:+d})")
-
-        add(ident.corporate_domain, w.corporate_domain, "corporate sender domain")
-        add(ident.freemail and not msg.platform, w.freemail, "free-mail sender")
-        add(ident.website_matches, w.website_matches, "website matches the sender domain")
-        add(items["company"] is not None, w.company, "company named")
-        add(ident.has_title, w.title, "job title given")
-        add(ident.has_phone, w.phone, "phone given")
-        add(ident.stated_size, w.stated_size, "size of business stated")
-        qty = items["quantity"]
-        large = qty is not None and isinstance(qty.value, dict) and (qty.value.get("container") or (qty.value.get("amount") or 0) >= _LARGE_QTY)
-        add(bool(large), w.large_quantity, "large quantity")
-        add(bool(msg.platform) and "verified" in msg.form.lower(), w.verified_badge, "platform verified buyer")
-        add(repeat, w.repeat_customer, "repeat customer")
-        level = "high" if score >= w.high_min else "medium" if score >= w.medium_min else "low"
+        for sign, present in found.items():
+            if present and (points := rules.signs.get(sign)) is not None:
+                score += points.points
+                reasons.append(f"{points.reason} ({points.points:+d})")
+        level = "high" if score >= rules.high_min else "medium" if score >= rules.medium_min else "low"
         return level, reasons
+
+
+class _Facts:
+    """What holds of a message, each fact found when first asked for: fact -> (rule id, reason, what it found),
+    for the rules' signals and the facts of `policy.FACTS`."""
+
+    def __init__(self, extractor: Extractor, msg: ParsedMessage, result: Result, ident: Identity,
+                 items: dict[str, Finding | None], from_attachments: tuple[Signal, ...] = ()):
+        self.extractor, self.msg, self.result, self.ident, self.items = extractor, msg, result, ident, items
+        self.from_attachments = {s.name: s for s in from_attachments}
+        self._found: dict[str, tuple[str, str, str] | None] = {}
+
+    def get(self, name: str) -> tuple[str, str, str] | None:
+        if name not in self._found:
+            self._found[name] = self._find(name)
+        return self._found[name]
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def _find(self, name: str) -> tuple[str, str, str] | None:
+        msg, ext = self.msg, self.extractor
+        if name == "look_alike_link":
+            host = ext._look_alike(msg)
+            return ("", "a link to a look-alike of our domain", host) if host else None
+        if name == "mass_mailed":
+            recipients = len(msg.to) + len(msg.cc)
+            return ("", "mass-mailed", f"{recipients} recipients") if recipients >= ext.policy.signals.mass_recipients else None
+        if name == "reply_to_freemail":
+            return ("", "replies diverted to free mail", msg.reply_to.rpartition("@")[2]) if ext._reply_to_mismatch(msg) else None
+        if name == "freemail":
+            return ("", "free-mail sender", msg.from_addr.rpartition("@")[2]) if self.ident.freemail else None
+        if name == "no_company":
+            return ("", "no company named", "") if self.items["company"] is None else None
+        if name == "risky_attachment":  # decided by the attachment's content (daemon/parse/filetype.py), not its name
+            risky = next((a for a in msg.attachments if a.danger), None)
+            return None if risky is None else ("", risky.danger, risky.filename)
+        if name == "sample_item":
+            sample = self.items["sample"]
+            return None if sample is None else (sample.rule, "the buyer states a sample need", repr(sample.evidence))
+        signal = self.result.signal(name)
+        if signal is None and name in self.from_attachments:
+            found = self.from_attachments[name]
+            return found.rule, found.reason, ""
+        return None if signal is None else (signal.rule, signal.reason, self.result.evidence(name))
+
+
+def _holds(c: Condition, facts: _Facts, items: dict[str, Finding | None], counts: dict[str, list[str]]) -> bool:
+    if c.concrete_max is not None and sum(1 for i in counts[c.counted] if items.get(i) is not None) > c.concrete_max:
+        return False
+    if not all(f in facts for f in c.when):
+        return False
+    return not c.when_any or any(f in facts for f in c.when_any)
+
+
+def _signal(name: str, c: Condition, facts: _Facts) -> Signal:
+    first = facts.get(c.when[0]) if c.when else None
+    rule = c.id or (first[0] if first is not None else "") or name.upper()
+    if not c.reason:
+        return Signal(name, rule, first[1] if first is not None else name)
+
+    def fill(m: regex.Match[str]) -> str:
+        fact = facts.get(m.group(1))
+        return m.group(0) if fact is None else fact[2] if m.group(2) else fact[1]
+
+    return Signal(name, rule, _FACT.sub(fill, c.reason))
 
 
 def merge_thread(checklist: Checklist, prior: list[dict[str, Any]]) -> Checklist:
@@ -195,29 +207,6 @@ def merge_thread(checklist: Checklist, prior: list[dict[str, Any]]) -> Checklist
                                           str(f["rule"]), float(f.get("confidence", 0.5)), "thread")
     items = tuple((item, f if f is not None else inherited.get(item)) for item, f in checklist.items)
     return replace(checklist, items=items)
-
-
-def _concrete(items: dict[str, Finding | None], names: tuple[str, ...]) -> int:
-    return sum(1 for i in names if items.get(i) is not None)
-
-
-def _auto_reply(msg: ParsedMessage) -> Signal | None:
-    auto = msg.header("auto-submitted").lower()
-    if auto and not auto.startswith("no"):
-        return Signal("auto_reply", "AUTO_SUBMITTED_HEADER", f"Auto-Submitted: {auto} (RFC 3834)")
-    for name in ("x-autoreply", "x-autorespond"):
-        if msg.header(name):
-            return Signal("auto_reply", "AUTO_X_AUTOREPLY_HEADER", f"{name} header")
-    precedence = msg.header("precedence").lower()
-    if precedence in ("bulk", "list", "junk", "auto_reply"):
-        return Signal("auto_reply", "AUTO_PRECEDENCE_HEADER", f"Precedence: {precedence}")
-    if msg.header("list-id") or msg.header("list-unsubscribe"):
-        return Signal("auto_reply", "AUTO_MAILING_LIST", "mailing-list or newsletter headers (List-Id / List-Unsubscribe)")
-    if _BOUNCE_SENDER.match(msg.from_addr) or "report-type=delivery-status" in msg.header("content-type").lower():
-        return Signal("auto_reply", "AUTO_BOUNCE", "delivery status notification (bounce)")
-    if _AUTO_SUBJECT.match(msg.subject):
-        return Signal("auto_reply", "AUTO_SUBJECT", "auto-reply or bounce subject")
-    return None
 
 
 def is_no_reply(address: str) -> bool:

@@ -15,14 +15,13 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from extractors.core.model import ITEM_IDS, Finding, Signal
 from extractors.cues import Cues
 from extractors.normalise import NORMALISERS, Context
 from extractors.prefilter import Spots
-from extractors.rules import Rule
+from extractors.rules import Rule, Window
 
 # Sentence ends, as the matches of a left-to-right scan (stdlib `re`) of
 #   (?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+|(?<=\S)\s{3,}|(?<=[a-z0-9)][.!?])(?=[A-Z¿])
@@ -35,21 +34,25 @@ _STOPS = ".!?;。！？；"
 _RUN = re.compile(rf"[{_WS}](?:(?=[{_WS}])|(?<=[{_STOPS}][{_WS}])|(?<=\n))(?<![{_WS}][{_WS}])[{_WS}]*")
 _NEWLINES = re.compile(r"\n+")
 _EMPTY = re.compile(rf"[.!?。！？；](?:(?<=[。！？；])(?![{_WS}])|(?<=[a-z0-9)][.!?])(?=[A-Z¿]))")
-_PART_RANK = {"text": 0, "form": 1, "subject": 2, "signature": 3}
+_PART_RANK = {"headers": -2, "sender": -1, "text": 0, "form": 1, "subject": 2, "signature": 3}  # headers first: how a program marks its mail
 _SUBJECT_WEIGHT = 0.9  # a finding in the subject line counts for this much of its rule's confidence
 
 
 class Compiled:
     """A rule as the checks read it for every hit: plain attributes (a pydantic model's cost more to read), its
-    item or signal name, the parts it reads as a set, its context words lowercased and its normaliser."""
+    item or signal name, the parts it reads as a set, its context words lowercased, the sub-rules it combines or
+    reads as context, and its normaliser."""
 
-    __slots__ = ("rule", "id", "name", "item", "signal", "description", "parts", "confidence", "reject_question",
-                 "reject_negation", "near", "not_near", "normalise")
+    __slots__ = ("rule", "id", "n", "name", "item", "signal", "description", "parts", "confidence", "reject_question",
+                 "reject_negation", "near", "not_near", "near_rules", "not_near_rules", "near_within",
+                 "not_near_within", "normalise", "sub", "all", "any", "within", "value_at", "combines")
 
-    def __init__(self, rule: Rule):
+    def __init__(self, rule: Rule, n: int = 0):
         self.rule = rule
         self.id = rule.id
-        self.name = _name(rule)
+        self.n = n  # the rule's place among its language's rules
+        self.name = rule.feeds
+        self.sub = rule.is_sub_rule
         self.item = rule.item
         self.signal = rule.signal
         self.description = rule.description
@@ -57,9 +60,28 @@ class Compiled:
         self.confidence = rule.confidence
         self.reject_question = rule.in_question == "reject"
         self.reject_negation = rule.negation == "reject"
-        self.near = tuple(w.lower() for w in rule.near)
-        self.not_near = tuple(w.lower() for w in rule.not_near)
+        self.near = tuple(w.lower() for w in rule.context_words("near"))
+        self.not_near = tuple(w.lower() for w in rule.context_words("not_near"))
+        self.near_within = rule.near.within if isinstance(rule.near, Window) else 0
+        self.not_near_within = rule.not_near.within if isinstance(rule.not_near, Window) else 0
         self.normalise: Callable[[str, Context], Any] = NORMALISERS[rule.normaliser]
+        self.within = rule.within
+        self.combines = bool(rule.all or rule.any)
+        self.value_at = rule.all.index(rule.value) if rule.value is not None else None
+        self.all: tuple[Compiled, ...] = ()
+        self.any: tuple[Compiled, ...] = ()
+        self.near_rules: tuple[Compiled, ...] = ()
+        self.not_near_rules: tuple[Compiled, ...] = ()
+
+    def link(self, compiled: Mapping[str, Compiled]) -> None:
+        """Resolve the ids of the sub-rules this rule reads (the rule set checked that they exist)."""
+        rule = self.rule
+        self.all = tuple(compiled[i] for i in rule.all)
+        self.any = tuple(compiled[i] for i in rule.any)
+        if isinstance(rule.near, Window):
+            self.near_rules = tuple(compiled[i] for i in rule.near.rules)
+        if isinstance(rule.not_near, Window):
+            self.not_near_rules = tuple(compiled[i] for i in rule.not_near.rules)
 
     def __repr__(self) -> str:
         return f"Compiled({self.id})"
@@ -70,32 +92,58 @@ class Hit(NamedTuple):
 
     rule: Compiled
     part: str
-    start: int
+    start: int  # the value's span (a regex's `v` group, an `all` rule's `value` sub-rule) ...
     end: int
-    match_start: int  # where the whole match begins (a regex's `v` group may start later)
-    seq: tuple[int, int, int]  # (part, source, n): the order of the hits of a message, see `engine.Scan.all_hits`
+    match_start: int  # ... within the whole match
+    match_end: int
+    seq: tuple[int, int, int]  # (part, source, n): the order of the hits of a message, unique (see `engine.Scan`)
 
 
 class Hits(Protocol):
     """The hits of one message: the token rules' at once, a regex rule's when asked for."""
 
     texts: Mapping[str, str]
-    token_hits: list[Hit]
-    live: set[Compiled]  # the rules that may have regex hits
+
+    def may_hit(self, rule: Compiled) -> bool: ...
 
     def rule_hits(self, rule: Compiled) -> list[Hit]: ...
 
     def all_hits(self) -> list[Hit]: ...
 
+    def near(self, hit: Hit, rules: tuple[Compiled, ...], within: int) -> Compiled | None: ...
 
-@dataclass(frozen=True, slots=True)
+
 class Result:
-    """What the engine found in one message: the best finding per item and the signals; on demand every accepted
-    hit and every rejected one with the reason (for explain and eval)."""
+    """What the engine found in one message: the best finding per item, and each signal when first asked for
+    (`signal`); on demand every accepted hit and every rejected one with the reason (for explain and eval)."""
 
-    findings: Mapping[str, Finding]
-    signals: tuple[Signal, ...]
-    audit: _Audit = field(repr=False, compare=False)
+    __slots__ = ("findings", "audit", "_signals")
+
+    def __init__(self, findings: Mapping[str, Finding], audit: _Audit):
+        self.findings = findings
+        self.audit = audit
+        self._signals: dict[str, tuple[tuple[int, int, tuple[int, int, int]], Signal, str] | None] = {}
+
+    def _found(self, name: str) -> tuple[tuple[int, int, tuple[int, int, int]], Signal, str] | None:
+        if name not in self._signals:
+            self._signals[name] = self.audit.judge.signal(self.audit, name)
+        return self._signals[name]
+
+    def signal(self, name: str) -> Signal | None:
+        """The signal a rule fed, with the rule and its description, or None."""
+        found = self._found(name)
+        return None if found is None else found[1]
+
+    def evidence(self, name: str) -> str:
+        """The text of the first hit of a signal (empty without one)."""
+        found = self._found(name)
+        return "" if found is None else found[2]
+
+    @property
+    def signals(self) -> tuple[Signal, ...]:
+        """Every signal the rules fed, in text order."""
+        found = [f for name in self.audit.judge.signal_names if (f := self._found(name)) is not None]
+        return tuple(s for _, s, _ in sorted(found, key=lambda f: f[0]))
 
     @property
     def hits(self) -> tuple[Finding, ...]:
@@ -132,51 +180,58 @@ _end = re.Match.end
 
 
 class Judge:
-    """What the checks of one language read: its sentence cues, and for each item or signal the regex rules
-    feeding it, grouped by confidence (highest first)."""
+    """What the checks of one language read: its sentence cues, and for each item or signal the rules feeding
+    it, grouped by confidence (highest first)."""
 
     def __init__(self, cues: Cues, rules: Sequence[Compiled]):
         self.cues = cues
         levels: dict[str, dict[float, list[Compiled]]] = {}
         for r in rules:
-            if r.rule.regex:
-                levels.setdefault(r.name, {}).setdefault(r.confidence, []).append(r)
+            levels.setdefault(r.name, {}).setdefault(r.confidence, []).append(r)
         self.levels = {name: sorted(by_conf.items(), key=lambda level: level[0], reverse=True) for name, by_conf in levels.items()}
-        self.regex_rules = {name: frozenset(r for _, rules in by_conf for r in rules) for name, by_conf in self.levels.items()}
+        self.rules_of = {name: frozenset(r for _, rules in by_conf for r in rules) for name, by_conf in self.levels.items()}
 
     def decide(self, scan: Hits, ctx: Context) -> Result:
+        """The findings of every item; the signals are found when first asked for (`Result.signal`)."""
         audit = _Audit(self, scan, ctx)
-        groups: dict[str, list[Hit]] = {name: [] for name in self.levels}
-        for hit in scan.token_hits:
-            groups.setdefault(hit.rule.name, []).append(hit)
         best: dict[str, Finding] = {}
-        signals: list[tuple[tuple[int, int, tuple[int, int, int]], Signal]] = []
-        live, regex_rules = scan.live, self.regex_rules
-        for name, hits in groups.items():
-            if not hits and live.isdisjoint(regex_rules.get(name, ())):
-                continue  # nothing can feed it
-            if name.startswith("signal:") or name == "certification":
-                for _, rules in self.levels.get(name, ()):
-                    for rule in rules:
-                        hits += scan.rule_hits(rule)
-                if name == "certification":
-                    merged = _merged_certification(audit, hits)
-                    if merged is not None:
-                        best[name] = merged
-                elif (first := next((h for h in sorted(hits, key=_text_order) if audit.accepts(h)), None)) is not None:
-                    rule = first.rule
-                    signals.append((_text_order(first), Signal(str(rule.signal), rule.id, rule.description)))
-            elif (winner := _preferred(audit, hits, self.levels.get(name, ()), scan)) is not None:
+        for name, levels in self.levels.items():
+            if name.startswith("signal:") or not any(map(scan.may_hit, self.rules_of[name])):
+                continue  # a signal, or nothing can feed it
+            if name == "certification":
+                merged = _merged_certification(audit, [h for _, rules in levels for rule in rules for h in scan.rule_hits(rule)])
+                if merged is not None:
+                    best[name] = merged
+            elif (winner := _preferred(audit, levels, scan)) is not None:
                 best[name] = audit.finding(winner)
         findings = {item: best[item] for item in ITEM_IDS if item in best}
-        return Result(findings, tuple(s for _, s in sorted(signals, key=lambda s: s[0])), audit)
+        return Result(findings, audit)
+
+    def signal(self, audit: _Audit, name: str) -> tuple[tuple[int, int, tuple[int, int, int]], Signal, str] | None:
+        """A signal fed by rules: its first accepted hit in text order, as (order, signal, evidence), or None."""
+        key = f"signal:{name}"
+        levels = self.levels.get(key)
+        scan = audit.scan
+        if levels is None or not any(map(scan.may_hit, self.rules_of[key])):
+            return None
+        hits = [h for _, rules in levels for rule in rules for h in scan.rule_hits(rule)]
+        first = next((h for h in sorted(hits, key=_text_order) if audit.accepts(h)), None)
+        if first is None:
+            return None
+        rule = first.rule
+        evidence = scan.texts[first.part][first.match_start : first.match_end]
+        return _text_order(first), Signal(name, rule.id, rule.description), evidence
+
+    @property
+    def signal_names(self) -> list[str]:
+        return [name.removeprefix("signal:") for name in self.levels if name.startswith("signal:")]
 
 
-def _preferred(audit: _Audit, hits: list[Hit], levels: Sequence[tuple[float, list[Compiled]]], scan: Hits) -> Hit | None:
-    """The hit of the best finding of an item: the first accepted in order of preference. A rule's regexes run
-    only while a finding of its confidence could still win: its hits cannot beat one of higher confidence (their
-    own rule's confidence is the most they get)."""
-    best = _first_accepted(audit, hits, None) if hits else None
+def _preferred(audit: _Audit, levels: Sequence[tuple[float, list[Compiled]]], scan: Hits) -> Hit | None:
+    """The hit of the best finding of an item: the first accepted in order of preference. A rule's hits are
+    looked for only while a finding of its confidence could still win: they cannot beat one of higher confidence
+    (their own rule's confidence is the most they get)."""
+    best = None
     for confidence, rules in levels:
         if best is not None and _confidence(best) > confidence:
             break
@@ -213,11 +268,6 @@ def _merged_certification(audit: _Audit, hits: list[Hit]) -> Finding | None:
         return None
     f = audit.finding(winner)
     return Finding(f.item, names, f.evidence, f.start, f.end, f.rule, f.confidence, f.part) if names else f
-
-
-def _name(rule: Rule) -> str:
-    """The item a rule feeds, or signal:<name>."""
-    return rule.item if rule.item is not None else f"signal:{rule.signal}"
 
 
 def _text_order(hit: Hit) -> tuple[int, int, tuple[int, int, int]]:
@@ -287,6 +337,10 @@ class _Audit:
             return "in a question"
         if rule.reject_negation and view.negated(a, hit.match_start):
             return "negated"
+        if rule.near_rules and self.scan.near(hit, rule.near_rules, rule.near_within) is None:
+            return "no required rule near"
+        if rule.not_near_rules and (other := self.scan.near(hit, rule.not_near_rules, rule.not_near_within)) is not None:
+            return f"excluded by {other.id} near"
         if rule.near or rule.not_near:
             # the context words are the sentence's: one verdict per rule and sentence
             key = (rule, a)

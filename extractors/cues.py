@@ -1,7 +1,7 @@
 """Sentence cues of one language (from its grammar.toml): questions, requests and negations.
 
 Each word list is one case-insensitive alternation with boundary checks on Latin and digit edges; a sentence or
-window without one of the literal words derived from it (see `prefilter`) is not searched.
+window without one of its words (see `prefilter.Words`) is not searched.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import regex
 
-from extractors.prefilter import Literals, Spots
+from extractors.prefilter import Spots, Words
 from extractors.rules import Grammar
 
 _NEGATION_WINDOW = 24  # a negation word counts in this many characters before a hit
@@ -31,13 +31,14 @@ def _compile_terms(terms: Iterable[str]) -> regex.Pattern[str] | None:
 
 
 class _Terms:
-    """A compiled word list, searched only in a text that contains one of the literal words of every match."""
+    """A compiled word list, searched only in a text that holds one of its words."""
 
     __slots__ = ("pattern", "literals")
 
     def __init__(self, terms: Iterable[str]):
+        terms = list(terms)
         self.pattern = _compile_terms(terms)
-        self.literals = None if self.pattern is None else Literals(self.pattern.pattern)
+        self.literals = None if self.pattern is None else Words(terms)
 
     def spots(self, text: str) -> Spots | None:
         return None if self.literals is None else self.literals.spots(text)

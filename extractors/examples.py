@@ -1,37 +1,47 @@
-"""Runs every rule's inline `ok` / `fail` examples: an ok example must fire the rule, a fail example must not."""
+"""Runs every rule's inline `ok` / `fail` examples: an ok example must fire the rule, a fail example must not.
+
+An example is read as the part the rule reads (`text` when it reads it, else its first part). A rule fires on an
+example when it makes an accepted hit; a sub-rule fires when it has a hit at all (it feeds nothing to check).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from extractors.engine import Engine
+from extractors.engine import Engine, Scan
 from extractors.rules import Rule, RuleSet, load
 
 EXAMPLE_DATE = dt.date(2026, 11, 2)
 
 
 def example_cases(ruleset: RuleSet) -> list[tuple[str, Rule, str, bool]]:
-    """(language, rule, text, must_fire) for every inline example of every enabled rule."""
+    """(language, rule, text, must_fire) for every inline example of every enabled rule, once per rule (a shared
+    rule in English, or the first language that has it)."""
     cases = []
-    for lang, rules in sorted(ruleset.rules.items()):
-        for rule in rules:
-            for text in rule.ok:
-                cases.append((lang, rule, text, True))
-            for text in rule.fail:
-                cases.append((lang, rule, text, False))
-    seen: set[tuple[str, str, bool]] = set()
-    unique = []
-    for lang, rule, text, must in cases:
-        if (rule.id, text, must) in seen:
-            continue
-        seen.add((rule.id, text, must))
-        unique.append((lang, rule, text, must))
-    return unique
+    seen: set[str] = set()
+    order = sorted(ruleset.rules, key=lambda lang: (lang != "en", lang))
+    for lang in order:
+        for rule in ruleset.rules[lang]:
+            if rule.id in seen:
+                continue
+            seen.add(rule.id)
+            cases += [(lang, rule, text, True) for text in rule.ok]
+            cases += [(lang, rule, text, False) for text in rule.fail]
+    return cases
 
 
-def fires(engine: Engine, lang: str, rule: Rule, text: str) -> bool:
-    result = engine.run({"text": text, "subject": "", "form": "", "signature": text if "signature" in rule.parts and "text" not in rule.parts else ""}, lang, EXAMPLE_DATE)
+def example_parts(rule: Rule, text: str) -> dict[str, str]:
+    """The parts of a message holding only the example, in the part the rule reads."""
+    return {"text" if "text" in rule.parts else rule.parts[0]: text}
+
+
+def fires(engine: Engine, lang: str, rule: Rule, text: str, date: dt.date = EXAMPLE_DATE) -> bool:
+    parts = example_parts(rule, text)
+    if rule.is_sub_rule:
+        eng = engine.for_language(lang)
+        return bool(Scan(eng, parts).rule_hits(eng.compiled[rule.id]))
+    result = engine.run(parts, lang, date)
     return any(f.rule == rule.id for f in result.hits)
 
 

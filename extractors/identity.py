@@ -12,8 +12,6 @@ import phonenumbers
 import regex
 
 from extractors.core.model import Finding, ParsedMessage
-from extractors.patterns import derive
-from extractors.prefilter import Prefilter, WholeWords
 from extractors.rules import RuleSet
 
 _WEBSITE = regex.compile(r"(?<![@\w.])(?:https?://)?(?:www\.)(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|https?://(?P<domain2>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})", regex.I)
@@ -44,9 +42,8 @@ _HAN = regex.compile(r"\p{Han}")
 _HAN_NAME = regex.compile(r"\p{Han}{2,4}")
 _LETTERS = regex.compile(r"[\p{L}]+")
 _SPACES = regex.compile(r"\s+")
-# a text without one of these words cannot match the pattern (see extractors/prefilter.py): skip the scan
-_STATED_SIZE_WORDS = Prefilter([derive([_STATED_SIZE.pattern])])
-_WEBSITE_WORDS = Prefilter([derive([_WEBSITE.pattern])])
+# a text without one of these cannot match the pattern: the scan is skipped
+_WEBSITE_WORDS = ("www.", "http")
 # Where phonenumbers' matcher can find a possible number: a line with a plus sign, or with seven digits or more
 # (the fewest a US number has) in one candidate, i.e. separated by at most four of its punctuation characters
 # (`phonenumberutil._VALID_PUNCTUATION`; candidates never span lines). Matching only those lines finds what a
@@ -88,6 +85,7 @@ class IdentityReader:
         suffixes = sorted(_terms(ruleset, "company_suffixes"), key=len, reverse=True)
         self.title = _whole_words(titles)
         self.suffix = _whole_words(suffixes)
+        self._suffix_spots = _whole_words(suffixes, bounded=False)
 
     def is_freemail(self, domain: str) -> bool:
         domain = domain.lower()
@@ -102,13 +100,13 @@ class IdentityReader:
         websites = [
             (m.group("domain") or m.group("domain2") or "").lower()
             for _, t in parts
-            if _WEBSITE_WORDS.select(t)
+            if any(w in t.lower() for w in _WEBSITE_WORDS)
             for m in _WEBSITE.finditer(t)
         ]
         website_matches = bool(domain) and any(w == domain or w.endswith("." + domain) or domain.endswith("." + w) for w in websites)
         company = self._company(parts, domain if corporate else "", websites)
         contact, has_title, has_phone = self._contact(msg, parts)
-        stated = any(_STATED_SIZE_WORDS.select(t) and _STATED_SIZE.search(t) for _, t in parts)
+        stated = any(_STATED_SIZE.search(t) for _, t in parts)
         return Identity(company, contact, corporate, website_matches, has_title, has_phone, stated, freemail)
 
     def _company(self, parts: Sequence[tuple[str, str]], corp_domain: str, websites: list[str]) -> Finding | None:
@@ -116,10 +114,10 @@ class IdentityReader:
         if not corp_domain and not websites:
             return None
         for part, text in parts:
-            # where a suffix may stand (None: anywhere), and whether a Chinese company name may
-            spots = [] if self.suffix is None else self.suffix.candidates(text)
+            # where a suffix stands, and whether a Chinese company name may
+            spots = [] if self._suffix_spots is None else [m.start() for m in self._suffix_spots.finditer(text)]
             chinese = any(end in text for end in _CN_COMPANY_ENDS)
-            if spots == [] and not chinese:
+            if not spots and not chinese:
                 continue
             for line_m in _LINE.finditer(text):
                 line = line_m.group().strip()
@@ -127,7 +125,7 @@ class IdentityReader:
                 if (
                     self.suffix is not None
                     and (_within(spots, *line_m.span()) or _cut(text, line_m.end()))
-                    and self.suffix.pattern.search(line)
+                    and self.suffix.search(line)
                     and len(line.split()) <= 12
                 ):
                     name = line
@@ -169,12 +167,15 @@ class IdentityReader:
         )
 
 
-def _whole_words(words: list[str]) -> WholeWords | None:
-    """The words as a whole-word alternation, found where they stand (see `WholeWords`); None without words."""
+def _whole_words(words: list[str], bounded: bool = True) -> re.Pattern[str] | None:
+    """The words as one whole-word pattern: the long ones in any case, the short ones in their exact case (e.g.
+    "AS", "PT", "Co"), as tries (one branch per character: the stdlib tries a few characters at a position instead
+    of every word); not `bounded`: wherever they stand, inside longer words too. None without words."""
     if not words:
         return None
     caseless, exact = _by_case(words)
-    return WholeWords(_alternation(caseless, exact), caseless, exact)
+    alternatives = "|".join(a for a in (f"(?i:{_trie(caseless)})" if caseless else "", _trie(exact) if exact else "") if a)
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W\d_])" if bounded else alternatives)
 
 
 def _by_case(words: list[str]) -> tuple[list[str], list[str]]:
@@ -182,31 +183,34 @@ def _by_case(words: list[str]) -> tuple[list[str], list[str]]:
     return [w for w in words if len(w.strip(".")) > 3], [w for w in words if len(w.strip(".")) <= 3]
 
 
-def _within(spots: list[tuple[int, int]] | None, a: int, b: int) -> bool:
-    """Some stretch of `spots` (WholeWords.candidates: apart and in order; None: anywhere) may start a match in
-    [a, b)."""
-    if spots is None:
-        return True
-    i = bisect.bisect_left(spots, a, key=_last)
-    return i < len(spots) and spots[i][0] < b
+def _trie(words: list[str]) -> str:
+    """A regex matching the longest of the words at a position, written as a trie (lowercase for any case)."""
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:  # type: ignore[type-arg]
+        branches = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
 
 
-def _last(stretch: tuple[int, int]) -> int:
-    return stretch[1]
+def _within(spots: list[int], a: int, b: int) -> bool:
+    """Some suffix stands (inside a longer word or not) starting in [a, b)."""
+    i = bisect.bisect_left(spots, a)
+    return i < len(spots) and spots[i] < b
 
 
 def _cut(text: str, end: int) -> bool:
     """A line of over 120 characters is read in pieces: a word cut at the end of one may match there alone."""
     return end < len(text) and text[end] != "\n"
-
-
-def _alternation(caseless: list[str], exact: list[str]) -> regex.Pattern[str]:
-    """Whole-word alternation of the caseless words in any case, then the exact ones in their case."""
-    long_words = "|".join(regex.escape(w) for w in caseless)
-    short_words = "|".join(regex.escape(w) for w in exact)
-    alternatives = [f"(?i:{long_words})" if long_words else "", f"(?-i:{short_words})" if short_words else ""]
-    alt = "|".join(a for a in alternatives if a)
-    return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{alt})(?![\p{{L}}])")
 
 
 def _name_matches_domain(name: str, domain: str) -> bool:

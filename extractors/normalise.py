@@ -7,12 +7,15 @@ The patterns here read short evidence strings, where the stdlib `re` answers in 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import regex
+
+from extractors import calendar
 
 _NUM = r"\d{1,3}(?:[,.\s]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
 NUMBER = re.compile(rf"(?P<num>{_NUM})\s*(?P<mult>[kK](?![a-zA-Z])|万|千|百|thousand|million|mil(?![a-z]))?")
@@ -23,22 +26,17 @@ CONTAINER = re.compile(
 )
 _UNIT_WORDS = re.compile(r"(?P<unit>[^\W\d_][\w/().-]{0,20})", re.U)
 CURRENCIES = {
-    "usd": "USD", "us$": "USD", "$": "USD", "dollar": "USD", "dollars": "USD", "美元": "USD", "美金": "USD",
+    "usd": "USD", "us$": "USD", "$": "USD", "dollar": "USD", "dollars": "USD", "dólares": "USD", "dolares": "USD",
+    "美元": "USD", "美金": "USD",
     "eur": "EUR", "€": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR",
     "gbp": "GBP", "£": "GBP", "rmb": "CNY", "cny": "CNY", "¥": "CNY", "元": "CNY", "人民币": "CNY",
     "aud": "AUD", "cad": "CAD", "jpy": "JPY", "inr": "INR", "aed": "AED", "brl": "BRL", "mxn": "MXN",
     "clp": "CLP", "ars": "ARS", "cop": "COP", "pen": "PEN", "ngn": "NGN", "zar": "ZAR", "rub": "RUB",
 }
 _CURRENCY = re.compile(
-    r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|euros?|美元|美金|欧元|人民币|元)",
+    r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
     re.I,
 )
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
-    "nov": 11, "dec": 12, "ene": 1, "abr": 4, "ago": 8, "dic": 12, "enero": 1, "febrero": 2, "marzo": 3,
-    "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8, "septiembre": 9, "setiembre": 9,
-    "octubre": 10, "noviembre": 11, "diciembre": 12,
-}
 _DURATION = re.compile(
     r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|至|到)\s*(?P<b>\d{1,3}))?\s*"
     r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?|semanas?|mes(?:es)?|个工作日|工作日|天|日|周|星期|个月)",
@@ -55,7 +53,7 @@ _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七
 _DATE_ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 _PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%")
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
-_INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+|,\s*)?(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4})?", regex.I)
+_INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+(?:of\s+)?|,\s*)?(?-i:(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4}))?", regex.I)
 
 # precompiled here: a pattern string passed to re.search() is looked up in a cache on every call
 _ZH_DIGITS = re.compile(r"[一二两三四五六七八九十]+(?=万|千|百)?")
@@ -63,7 +61,7 @@ _GROUPED = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
 _RANGE_SEP = re.compile(r"-|~|to|–|至|到")
 _PER_UNIT = re.compile(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each)|per\s+\w+|each|单价|/个|/件|/套|por\s+unidad|c/u", re.I)
 _PER_TOTAL = re.compile(r"budget|total|presupuesto|预算|总", re.I)
-_ZH_TENTHS = re.compile(r"(\d)\s*成")
+_ZH_TENTHS = re.compile(r"([\d一二三四五六七八九])\s*成")
 _DIGIT = re.compile(r"\d")
 _PAYMENT_METHODS = tuple(
     (name, re.compile(pattern, re.I))
@@ -87,6 +85,7 @@ class Context:
     date: dt.date = field(default_factory=dt.date.today)
     language: str = "en"
     canonical: Mapping[str, str] = field(default_factory=dict)
+    months: Mapping[str, int] = field(default_factory=dict)  # month name -> number (default: English)
 
 
 def parse_number(text: str) -> float | None:
@@ -155,19 +154,23 @@ def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
     return value
 
 
-_FULL_MONTHS = (
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "sept",
-    "october", "november", "december",
-)
-
-
-def _month(word: str) -> int | None:
+def _month(word: str, ctx: Context) -> int | None:
+    """The month a word names in the message's language or in English (CLDR names: wide, abbreviated, or the
+    first three letters or more of a wide name, e.g. "Sept", "septiem")."""
     w = word.lower().rstrip(".")
-    if w in _MONTHS:
-        return _MONTHS[w]
-    if any(full.startswith(w) for full in _FULL_MONTHS) and len(w) >= 3:
-        return _MONTHS.get(w[:3])
+    months = ctx.months or _english_months()
+    if w in months:
+        return months[w]
+    if len(w) >= 3:
+        for name, number in months.items():
+            if name.startswith(w):
+                return number
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _english_months() -> dict[str, int]:
+    return {w: n for kind in ("months", "months_abbr") for loc in ("en", "en_GB") for w, n in calendar.month_names(loc, kind)}
 
 
 def _zh_num(s: str) -> int:
@@ -225,21 +228,27 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
         day = {"end": _month_end(y, month), "mid": 15, "start": 10}[part]
         return _future(y, month, day, ref)
     if m := _DATE_MONTH_PART.search(text):
-        part_month = _month(m["m"])
+        part_month = _month(m["m"], ctx)
         if part_month:
             y = ref.year if part_month >= ref.month else ref.year + 1
             day = {"end": _month_end(y, part_month), "mid": 15, "start": 10}[_month_part(m["part"])]
             return _future(y, part_month, day, ref)
     for pat in (_DATE_DMY, _DATE_MDY):
         for m in pat.finditer(text):
-            day_month = _month(m["m"])
+            day_month = _month(m["m"], ctx)
             if day_month and 1 <= int(m["d"]) <= 31:
                 return _future(int(m["y"]) if m["y"] else None, day_month, int(m["d"]), ref)
     return None
 
 
 def duration(text: str, ctx: Context) -> dict[str, Any] | None:
-    """A lead time: {"days": n} (upper bound, with "days_min" for a range) or {"date": "YYYY-MM-DD", "days": n}."""
+    """A lead time: {"days": n} (upper bound, with "days_min" for a range) or {"date": "YYYY-MM-DD", "days": n}.
+    A date with its month written as a number (2026-05-10, 3月15日) is read as a date before "15日" can be
+    read as a number of days."""
+    if _DATE_ISO.search(text) or _DATE_ZH.search(text):
+        d = _date_of(text, ctx)
+        if d is not None:
+            return {"date": d.isoformat(), "days": (d - ctx.date).days}
     if m := _DURATION.search(text):
         unit = m["unit"].lower()
         per: float = 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
@@ -307,7 +316,8 @@ def payment(text: str, ctx: Context) -> dict[str, Any] | None:
         if 0 < p <= 100:
             value["deposit_pct"] = p
     elif m := _ZH_TENTHS.search(text):
-        value["deposit_pct"] = int(m.group(1)) * 10
+        tenths = m.group(1)
+        value["deposit_pct"] = (int(tenths) if tenths.isdigit() else _CN_DIGITS[tenths]) * 10
     if "methods" not in value and "deposit_pct" not in value and not _DIGIT.search(text):
         return None if len(text.strip()) < 3 else value
     return value

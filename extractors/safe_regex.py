@@ -22,8 +22,8 @@ class UnsafePattern(ValueError):
     pass
 
 
-def check(pattern: str) -> None:
-    """Raise UnsafePattern with a hint if the pattern is invalid or may backtrack catastrophically."""
+def check_shape(pattern: str) -> None:
+    """Raise UnsafePattern with a hint if the pattern may backtrack catastrophically (without compiling it)."""
     if len(pattern) > MAX_PATTERN:
         raise UnsafePattern(f"pattern is longer than {MAX_PATTERN} characters")
     if _NESTED.search(_BLANK.sub("c", pattern)):
@@ -32,66 +32,47 @@ def check(pattern: str) -> None:
             "this can backtrack catastrophically: use an atomic group (?>...) or a possessive quantifier"
         )
     if _ADJACENT.search(pattern):
-        raise UnsafePattern(
-            "two adjacent unbounded repeats of the same class (e.g. \\w+\\w+); merge them into one"
-        )
+        raise UnsafePattern("two adjacent unbounded repeats of the same class (e.g. \\w+\\w+); merge them into one")
+
+
+def check(pattern: str, flags: int = regex.IGNORECASE | regex.V0) -> None:
+    """Raise UnsafePattern with a hint if the pattern is invalid or may backtrack catastrophically (compiled with
+    the flags it will run with: the `regex` module keeps the compiled pattern for that use)."""
+    check_shape(pattern)
     try:
-        regex.compile(pattern)
+        regex.compile(pattern, flags)
     except regex.error as e:
         raise UnsafePattern(f"not a valid regular expression: {e}") from e
 
 
 def compile_bounded(pattern: str, flags: int = regex.IGNORECASE | regex.V0) -> regex.Pattern[str]:
-    check(pattern)
+    check(pattern, flags)
     return regex.compile(pattern, flags)
 
 
-def finditer(
-    pattern: regex.Pattern[str],
-    text: str,
-    regions: list[tuple[int, int, int]] | None = None,
-    bounded: bool = True,
-) -> list[regex.Match[str]]:
-    """All matches, or none if the pattern runs past its time bound (`bounded`, per scan).
-
-    `regions`: (pos, last, endpos) stretches, in order, that hold every position where a match can start, each
-    scanned from pos to endpos within the whole text (one attempt at pos when pos == last): the matches found are
-    those of a scan of the whole text, provided no match starting at or before `last` looks at endpos or beyond
-    (see `prefilter.Plan.regions`).
-    """
+def finditer(pattern: regex.Pattern[str], text: str, bounded: bool = True) -> list[regex.Match[str]]:
+    """All matches, or none if the pattern runs past its time bound (`bounded`)."""
     try:
-        if regions is None:
-            if bounded:
-                return list(pattern.finditer(text, timeout=MATCH_TIMEOUT_S))
-            return list(pattern.finditer(text))
-        if len(regions) == 1 and not bounded:  # the loop below for the common case
-            pos, last, endpos = regions[0]
-            if pos == last:
-                m = pattern.match(text, pos, endpos)
-                return [] if m is None else [m]
-            found = list(pattern.finditer(text, pos, endpos))
-            if found and found[-1].start() > last:
-                found = [m for m in found if m.start() <= last]
-            return found
-        out: list[regex.Match[str]] = []
-        cursor = 0
-        for pos, last, endpos in regions:
-            if pos < cursor:
-                pos = cursor
-            if pos > last:
-                continue
-            if pos == last:
-                m = pattern.match(text, pos, endpos, timeout=MATCH_TIMEOUT_S) if bounded else pattern.match(text, pos, endpos)
-                if m is not None:
-                    out.append(m)
-                    cursor = m.end()
-                continue
-            scan = pattern.finditer(text, pos, endpos, timeout=MATCH_TIMEOUT_S) if bounded else pattern.finditer(text, pos, endpos)
-            for m in scan:
-                if m.start() > last:
-                    break
-                out.append(m)
-                cursor = m.end()
-        return out
+        if bounded:
+            return list(pattern.finditer(text, timeout=MATCH_TIMEOUT_S))
+        return list(pattern.finditer(text))
     except TimeoutError:
         return []
+
+
+def match_at(pattern: regex.Pattern[str], text: str, starts: list[int], bounded: bool = True) -> list[regex.Match[str]]:
+    """The matches `finditer` finds, when every match starts at one of `starts` (in order): each tried there,
+    after the end of the match before; none if the pattern runs past its time bound (`bounded`)."""
+    out: list[regex.Match[str]] = []
+    end = 0
+    try:
+        for at in starts:
+            if at < end:
+                continue
+            m = pattern.match(text, at, timeout=MATCH_TIMEOUT_S) if bounded else pattern.match(text, at)
+            if m is not None:
+                out.append(m)
+                end = m.end() if m.end() > at else at + 1
+    except TimeoutError:
+        return []
+    return out

@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import regex
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc
-from spacy.vocab import Vocab
+
+from extractors.spacy_import import import_spacy
+
+import_spacy()  # before any module here imports spaCy: without its command line (see `spacy_import`)
+
+import spacy  # noqa: E402
+from spacy.errors import MatchPatternError  # noqa: E402
+from spacy.language import Language  # noqa: E402
+from spacy.matcher import Matcher, PhraseMatcher  # noqa: E402
+from spacy.tokens import Doc  # noqa: E402
+from spacy.vocab import Vocab  # noqa: E402
+
+__all__ = ["CJKTokenizer", "Language", "MatchPatternError", "Matcher", "PhraseMatcher", "Vocab", "blank"]
 
 _CJK_TOKEN = regex.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*|\p{Han}| |\s+|\S", regex.V0)
 CJK_LANGS = {"zh", "ja"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from daemon.store import Store
+
+# the rule-set cache of this test run (and of the CLI processes it starts) in a folder of its own
+os.environ.setdefault("INQUIRY_TRIAGE_CACHE", tempfile.mkdtemp(prefix="inquiry-triage-cache-"))
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"

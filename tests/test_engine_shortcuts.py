@@ -1,8 +1,9 @@
-"""The engine's shortcuts find what the plain way finds: sentence bounds, case-folded twins, skipped rules.
+"""The engine's shortcuts find what the plain way finds: sentence bounds, trigger words, word spots, skipped rules.
 
 Each shortcut is checked against the plain computation it stands for: sentence bounds against the one regex
-they are defined by, a regex's ASCII twin against the regex itself, and the findings (which skip rules that
-cannot win) against the best of every accepted hit.
+they are defined by, the rules a scan leaves out (no trigger word) against a scan of every regex, word spots
+against a search of each stretch, and the findings (which skip rules that cannot win) against the best of every
+accepted hit.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import random
 import pytest
 import regex
 
-from extractors.casefold import ascii_twin
 from extractors.checks import sentence_bounds
 from extractors.core.model import ITEM_IDS, Finding
 from extractors.engine import Engine, Result, Scan
-from extractors.prefilter import Literals
+from extractors.prefilter import Triggers, Words
 from extractors.rules import load
 from tests.tables import items_en, items_es, items_zh
 
@@ -64,44 +64,23 @@ def test_sentence_bounds_match_their_definition_on_random_text() -> None:
         assert sentence_bounds(text) == _bounds_by_definition(text), repr(text)
 
 
-TWINS = [
-    (r"\b(?:AQL|sgs)\s\d", True),
-    (r"(?<![\w.,])\d+\s?(?:pcs|Units?)(?![\p{L}])", True),
-    (r"[A-Za-z]{2}", True),
-    (r"[A-Z]{2}", True),  # its twin reads [a-z]{2}
-    ("ſize", False),  # a long s matches "s" and "S" case-insensitively, and neither lowercases to it
-    (r"[0-Z]", False),  # lowercasing the range endpoint would change the range
-    (r"\p{Lu}x", False),
-    (r"(?-i:PO)\s\d", False),
-    (r"(a)\1", False),
+TRIGGERS = [
+    (["deliver", "ship"], "SHIPPING by sea", True),
+    (["straße"], "Billstrasse 118", True),  # casefolded alike: a case-insensitive "straße" could match there too
+    (["size"], "\u017fize 5", True),  # a long s: what the regex module matches as "s" case-insensitively
+    (["lead time"], "lead-time 5 days", True),  # a word of several is looked for by its longest one
+    (["lead time"], "delivery in 5 days", False),
+    ([], "anything", True),  # no trigger words: always run
 ]
 
 
-@pytest.mark.parametrize(("pattern", "has_twin"), TWINS, ids=[p for p, _ in TWINS])
-def test_which_patterns_have_an_ascii_twin(pattern: str, has_twin: bool) -> None:
-    assert (ascii_twin(regex.compile(pattern, regex.I | regex.V0)) is not None) == has_twin
-
-
-def _spans(matches: list[regex.Match[str]]) -> list[tuple[tuple[int, int], ...]]:
-    return [tuple(m.span(g) for g in range(len(m.groups()) + 1)) for m in matches]
-
-
-def test_twins_of_shipped_regexes_match_alike() -> None:
-    rnd = random.Random(3)
-    texts = [t for r in RULESET.all_rules() for t in r.ok + r.fail if t.isascii()]
-    texts += ["".join(rnd.choice("aAbB1 2,.:-/xXkK\n") for _ in range(30)) for _ in range(200)]
-    texts = [t if i % 2 else "".join(c.upper() if rnd.random() < 0.4 else c for c in t) for i, t in enumerate(texts)]
-    flags = regex.V0
-    pairs = [(p, twin) for r in RULESET.all_rules() for pattern in r.regex
-             if (twin := ascii_twin(p := regex.compile(pattern, flags if r.case_sensitive else flags | regex.I)))]
-    assert len(pairs) > 50
-    for pattern, twin in pairs:
-        for text in texts:
-            assert _spans(list(pattern.finditer(text))) == _spans(list(twin.finditer(text.lower()))), (pattern.pattern, text)
+@pytest.mark.parametrize(("words", "text", "selected"), TRIGGERS, ids=[t for _, t, _ in TRIGGERS])
+def test_trigger_words_select_rules(words: list[str], text: str, selected: bool) -> None:
+    assert (0 in Triggers([words]).select(text)) is selected
 
 
 def test_literal_spots_agree_with_may_match() -> None:
-    literals = Literals(r"(?<![\p{L}\p{N}])(?:no|not|don't|without)(?![\p{L}\p{N}])")
+    literals = Words(["no", "not", "don't", "without"])
     text = "We do not need boxes; no logo, known brand, Nordic design, without foam. Don't."
     spots = literals.spots(text)
     assert spots is not None
@@ -112,7 +91,7 @@ def test_literal_spots_agree_with_may_match() -> None:
 
 def _best_of_all_hits(result: Result) -> dict[str, Finding]:
     """The findings as the best accepted hit per item, every rule run (certification names merged)."""
-    rank = {"text": 0, "form": 1, "subject": 2, "signature": 3}
+    rank = {"headers": -2, "sender": -1, "text": 0, "form": 1, "subject": 2, "signature": 3}
     best: dict[str, Finding] = {}
     names: list[str] = []
     for f in sorted(result.hits, key=lambda f: (rank.get(f.part, 4), f.start)):
@@ -138,14 +117,28 @@ def test_findings_are_the_best_of_every_hit(engine: Engine) -> None:
         assert dict(result.findings) == _best_of_all_hits(result), text
 
 
-def test_rules_outside_the_live_set_have_no_regex_hits(engine: Engine) -> None:
-    """A scan answers "no hits" at once for a rule outside its live set: every rule with a regex matching a part
-    it reads, in a scan of the whole part, is live."""
+def _texts() -> list[tuple[str, str]]:
+    """Every table case and rule example, and per language all of them in one text (long enough for the scan to
+    look up where words and digits start)."""
     cases = [(lang, text) for lang, table in (("en", items_en), ("es", items_es), ("zh", items_zh)) for text, *_ in table.CASES]
     cases += [(lang, text) for lang, rules in RULESET.rules.items() for r in rules for text in r.ok + r.fail]
-    for lang, text in cases:
+    for lang in ("en", "es", "zh"):
+        texts = [t for x, t in cases if x == lang]
+        cases += [(lang, "\n".join(texts[i : i + 12])) for i in range(0, len(texts), 12)]
+    return cases
+
+
+def test_regex_hits_are_those_of_a_whole_scan(engine: Engine) -> None:
+    """Where a regex is tried only at its opening words or digits, or skipped for want of a trigger word, it finds
+    what a scan of the whole part finds."""
+    for lang, text in _texts():
         eng = engine.for_language(lang)
-        parts = {"text": text, "subject": text[:60]}
-        scan = Scan(eng, parts)
-        matching = {rule for rule, pattern in eng.regexes for part, t in parts.items() if part in rule.parts and pattern.search(t)}
-        assert matching <= scan.live, (text, sorted(r.id for r in matching - scan.live))
+        scan = Scan(eng, {"text": text})
+        for rule, idx in eng.regexes_of.items():
+            sites = {i for i, *_ in scan.sites(rule)}
+            for i in idx:
+                pattern = eng.regexes[i][1]
+                whole = [m.span() for m in pattern.finditer(text)] if "text" in rule.parts else []
+                found = [(h.match_start, h.match_end) for h in eng.regex_hits(i, 0, "text", text, scan._places(0, text))] \
+                    if i in sites else []
+                assert found == whole, (rule.id, pattern.pattern[:60], text[:80])

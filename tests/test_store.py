@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from daemon.store import HIGH_CHANGE_RISK_AT, Base, CustomerUpdate, Store
+from daemon.assess import Decisions
+from daemon.store import Base, CustomerUpdate, Store
 from extractors.core.errors import ConfigError, TransientError
 from extractors.core.model import Assessment, Checklist, Draft, Finding, MessageKey, Outcome, Signal
 
@@ -149,6 +150,8 @@ def test_mailbox_state(store: Store) -> None:
     assert isinstance(state["last_poll"], dt.datetime)
 
 
+# the change-risk threshold of the shipped decisions (decisions.toml [order] high_change_risk_changes)
+CHANGE_RISK_AT = Decisions.load(Path(__file__).resolve().parent.parent / "rules" / "decisions.toml").order.high_change_risk_changes
 CUSTOMER_CASES = [
     # (checklists in order, changes expected, high risk expected)
     ("first inquiry", [{"quantity": 500}], 0, False),
@@ -167,9 +170,9 @@ CUSTOMER_CASES = [
 def test_customer_change_counting(store: Store, checklists: list[dict], changes: int, risky: bool) -> None:
     for values in checklists:
         as_json = {k: None if v is None else finding(k, v).as_json() for k, v in values.items()}
-        row = store.update_customer("Buyer@Example.COM", as_json, len(values), "B", is_order=False)
+        row = store.update_customer("Buyer@Example.COM", as_json, len(values), "B", is_order=False, change_risk_at=CHANGE_RISK_AT)
     assert (row["change_count"], row["high_change_risk"]) == (changes, risky)
-    assert row["high_change_risk"] is (changes >= HIGH_CHANGE_RISK_AT)
+    assert row["high_change_risk"] is (changes >= CHANGE_RISK_AT)
     assert (row["address"], row["domain"], row["inquiries"]) == ("buyer@example.com", "example.com", len(checklists))
     assert store.customer("buyer@EXAMPLE.com") == row
     assert row["last_order_checklist"] is None
@@ -177,14 +180,14 @@ def test_customer_change_counting(store: Store, checklists: list[dict], changes:
 
 def test_customer_order_checklist(store: Store) -> None:
     assert store.customer("x@y.z") is None
-    row = store.update_customer("x@y.z", {"quantity": {"value": 1}}, 1, None, is_order=True)
+    row = store.update_customer("x@y.z", {"quantity": {"value": 1}}, 1, None, is_order=True, change_risk_at=CHANGE_RISK_AT)
     assert row["last_order_checklist"] == {"quantity": {"value": 1}}
 
 
 def test_concurrent_updates_lose_nothing(store: Store) -> None:
     def work(n: int) -> None:
         for i in range(5):
-            store.update_customer("c@x.y", {"quantity": {"value": 1}}, 1, None, is_order=False)
+            store.update_customer("c@x.y", {"quantity": {"value": 1}}, 1, None, is_order=False, change_risk_at=CHANGE_RISK_AT)
             store.record_failure(KEY, f"{n}.{i}")
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
@@ -234,13 +237,13 @@ def test_statuses_of_many_keys(store: Store) -> None:
 
 def test_prior_reads_duplicate_customer_and_thread(store: Store) -> None:
     store.record(outcome(), sender="buyer@example.com", content_hash="h1",
-                 customer=CustomerUpdate("buyer@example.com", {"quantity": {"value": 500}}, 1, "B"))
+                 customer=CustomerUpdate("buyer@example.com", {"quantity": {"value": 500}}, 1, "B", CHANGE_RISK_AT))
     prior = store.prior("sales", "<a@b>", "h1", "buyer@example.com", ["<draft@x>"])
     assert (prior.duplicate, (prior.customer or {}).get("inquiries"), len(prior.thread)) == (KEY, 1, 1)
 
 
 def test_record_with_customer_is_one_transaction(store: Store) -> None:
-    bad = CustomerUpdate("buyer@example.com", {"quantity": {"value": object()}}, 1, "B")  # not JSON: the write fails
+    bad = CustomerUpdate("buyer@example.com", {"quantity": {"value": object()}}, 1, "B", CHANGE_RISK_AT)  # not JSON: the write fails
     with pytest.raises(Exception):  # noqa: B017, PT011 - the driver's own error
         store.record(outcome(), sender="buyer@example.com", customer=bad)
     assert (store.get(KEY), store.customer("buyer@example.com")) == (None, None)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from daemon.store.database import Database, migrations_config
 from daemon.store.mailboxes import MailboxBook
-from daemon.store.records import HIGH_CHANGE_RISK_AT, CustomerUpdate, Prior, Records, count_changes
+from daemon.store.records import CustomerUpdate, Prior, Records, count_changes
 from daemon.store.schema import Base, UTCDateTime
 
 __all__ = [
-    "Base", "CustomerUpdate", "Database", "HIGH_CHANGE_RISK_AT", "MailboxBook", "Prior", "Records", "Store",
+    "Base", "CustomerUpdate", "Database", "MailboxBook", "Prior", "Records", "Store",
     "UTCDateTime", "count_changes", "migrations_config",
 ]
 

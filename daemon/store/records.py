@@ -19,7 +19,6 @@ from extractors.core.model import MessageKey, Outcome
 log = logging.getLogger(__name__)
 
 DONE_STATUSES = ("drafted", "skipped", "quarantined")
-HIGH_CHANGE_RISK_AT = 2
 STATUS_CHUNK = 500  # keys per query when reading the statuses of many messages
 KEEP_IF_EMPTY = ("message_id", "content_hash", "sender", "subject", "language", "rules_version")
 MESSAGES: sa.Table = Message.__table__  # type: ignore[assignment]  # a declarative class's Table
@@ -43,6 +42,7 @@ class CustomerUpdate:
     checklist: dict[str, Any]
     clarity: int
     tier: str | None
+    change_risk_at: int  # changed requirements that make the buyer a high change risk (decisions.toml [order])
     is_order: bool = False
 
 
@@ -158,11 +158,12 @@ class Records(Database):
                 _bump_customer(c, customer)
 
     def update_customer(
-        self, address: str, checklist_json: dict[str, Any], clarity: int, tier: str | None, *, is_order: bool
+        self, address: str, checklist_json: dict[str, Any], clarity: int, tier: str | None, *, is_order: bool,
+        change_risk_at: int,
     ) -> dict[str, Any]:
         """Count one more inquiry of a buyer and the checklist values the buyer changed."""
         with self._conn() as c:
-            return _bump_customer(c, CustomerUpdate(address, checklist_json, clarity, tier, is_order))
+            return _bump_customer(c, CustomerUpdate(address, checklist_json, clarity, tier, change_risk_at, is_order))
 
     def _upsert_message(
         self, key: MessageKey, values: dict[str, Any], keep_if_empty: tuple[str, ...]
@@ -333,7 +334,7 @@ def _bump_customer(c: Connection, update: CustomerUpdate) -> dict[str, Any]:
     change_count = row["change_count"] + count_changes(old, update.checklist)
     values: dict[str, Any] = {
         "change_count": change_count,
-        "high_change_risk": bool(row["high_change_risk"]) or change_count >= HIGH_CHANGE_RISK_AT,
+        "high_change_risk": bool(row["high_change_risk"]) or change_count >= update.change_risk_at,
         "last_checklist": {**old, **{k: v for k, v in update.checklist.items() if v is not None}},
         "inquiries": row["inquiries"] + 1,
         "last_seen": now,
