@@ -8,7 +8,8 @@ from typing import Any
 
 import regex
 
-from extractors.core.model import ITEM_IDS, Checklist, Finding, ParsedMessage, Signal
+from extractors import upstream
+from extractors.core.model import CONTEXT_SIGNALS, ITEM_IDS, RISK_SIGNALS, Checklist, Finding, ParsedMessage, Signal
 from extractors.engine import Engine, Result
 from extractors.identity import Identity, IdentityReader
 from extractors.rules import RuleSet
@@ -101,7 +102,23 @@ class Extractor:
         price_only = self._price_only(msg, fired, ident, items)
         if price_only is not None:
             out.append(price_only)
-        return out
+        return out + self._context_signals(msg, fired, ident, items, invalid is not None)
+
+    def _context_signals(self, msg: ParsedMessage, fired: dict[str, Signal], ident: Identity,
+                         items: dict[str, Finding | None], invalid: bool) -> list[Signal]:
+        """The buyer's questions (asks_*), risk signs of a lure and upstream verdicts, and what kind of mail it is."""
+        out = [s for name, s in fired.items() if name.startswith("asks_") or name in CONTEXT_SIGNALS
+               or (name in RISK_SIGNALS and not (name == "risk_platform_spoof" and msg.platform))]
+        risky = [a.filename for a in msg.attachments if _RISKY_ATTACHMENT.search(a.filename or "")]
+        if risky and not invalid:
+            out.append(Signal("risk_attachment", "RISK_ARCHIVE_OR_HTML_ATTACHMENT",
+                              f"an archive, HTML, disk-image or executable attachment ({risky[0]})"))
+        qty = items["quantity"]
+        large = qty is not None and isinstance(qty.value, dict) and (qty.value.get("container") or (qty.value.get("amount") or 0) >= _LARGE_QTY)
+        if ident.freemail and not msg.platform and "is_order" in fired and large:
+            out.append(Signal("risk_freemail_order", "RISK_FREEMAIL_LARGE_ORDER",
+                              "a large order from a free-mail address, with no company domain behind it"))
+        return out + upstream.verdicts(msg)
 
     def _invalid(self, msg: ParsedMessage, fired: dict[str, Signal], items: dict[str, Finding | None]) -> Signal | None:
         """Spam and scams: lure wording, risky attachments on an order, look-alike links, mass-mailed generic asks."""

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from extractors import safe_regex
 from extractors.core.errors import RulesError
-from extractors.core.model import ITEM_IDS, SIGNAL_IDS
+from extractors.core.model import CONTEXT_SIGNALS, ITEM_IDS, QUESTION_TOPICS, RISK_SIGNALS, SIGNAL_IDS
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
 PARTS = ("text", "subject", "signature", "form")
@@ -43,7 +43,9 @@ NORMALISERS = (
     "place",
 )
 # Signals that rules can feed; `invalid_*` hints are combined into `invalid` by the signal stage.
-SIGNAL_NAMES = SIGNAL_IDS + ("lure", "generic_greeting", "generic_interest", "out_of_office", "platform_form")
+SIGNAL_NAMES = SIGNAL_IDS + ("lure", "generic_greeting", "generic_interest", "out_of_office", "platform_form") + tuple(
+    f"asks_{topic}" for topic in QUESTION_TOPICS
+) + RISK_SIGNALS + CONTEXT_SIGNALS
 
 
 class _Strict(BaseModel):

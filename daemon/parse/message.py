@@ -29,6 +29,7 @@ SIGNAL_HEADERS = (
     "auto-submitted", "precedence", "list-id", "list-unsubscribe", "x-autoreply", "x-autorespond",
     "x-auto-response-suppress", "return-path", "content-type", "x-mailer", "x-priority",
     "x-failed-recipients", "x-ms-exchange-generated-message-source",
+    "authentication-results", "received-spf", "x-spam-flag", "x-spam-status", "x-spam", "x-spamd-result",
 )
 _URL = regex.compile(r"https?://[^\s<>\"')\]]{1,500}", regex.I)
 
