@@ -116,19 +116,20 @@ LAST_ORDER = {
 }
 # action -> (yes items, signals, history): one fixed input per action
 SCENARIOS: dict[str, tuple[list[str], tuple[str, ...], History]] = {
-    "catalogue_reply": (["specs"], ("price_only",), History()),
-    "follow_up_questions": (["specs", "quantity", "trade_terms", "destination", "company"], (), History()),
-    "precise_quote": (CORE9 + ["company", "contact"], (), History()),
-    "range_quote": (["specs"], ("declines_to_clarify", "price_only"), History()),
-    "sample_accept": (["specs", "quantity", "lead_time", "certification", "sample", "company", "contact"], ("sample_requested",), History()),
-    "sample_decline": (["sample", "destination"], ("sample_requested", "price_only"), History()),
+    "catalogue_reply": (["specs"], ("price_only", "asks_catalogue", "asks_shipping_cost"), History()),
+    "follow_up_questions": (["specs", "quantity", "trade_terms", "destination", "company"], ("asks_moq", "asks_oem"), History()),
+    "precise_quote": (CORE9 + ["company", "contact"], ("asks_price", "asks_payment", "asks_warranty"), History()),
+    "range_quote": (["specs"], ("declines_to_clarify", "price_only", "asks_certificates"), History()),
+    "sample_accept": (["specs", "quantity", "lead_time", "certification", "sample", "company", "contact"],
+                      ("sample_requested", "asks_price", "asks_lead_time"), History()),
+    "sample_decline": (["sample", "destination"], ("sample_requested", "price_only", "asks_samples", "asks_price"), History()),
     "nurture": (["specs"], (), History(previous_inquiries=2)),
     "order_confirmation": (
         ["specs", "quantity", "lead_time", "certification", "payment_terms", "trade_terms", "destination", "company", "contact"],
         ("is_order",), History(previous_inquiries=3, high_change_risk=True),
     ),
     "repeat_order": (
-        ["specs", "quantity", "lead_time", "certification", "packaging", "company", "contact"], (),
+        ["specs", "quantity", "lead_time", "certification", "packaging", "company", "contact"], ("refers_to_earlier_order",),
         History(previous_inquiries=1, has_order=True, last_order=LAST_ORDER),
     ),
 }
@@ -302,9 +303,12 @@ def test_platform_inquiry_has_no_recipient_and_no_reply_is_never_used(drafter: D
 
 
 def test_language_falls_back_to_english(drafter: Drafter) -> None:
-    a = assess(checklist(CORE9, lang="de"), DECISIONS)
-    d = drafter.draft(message("en", language="de"), a, "r", now=NOW)
-    assert d is not None and "Quoted on the basis of the following confirmed requirements" in parts(parse(d.data))["plain"]
+    """A buyer writing a language without templates (here Dutch) gets the English reply."""
+    text = "Goedemiddag,\nwij zoeken een leverancier van LED schijnwerpers voor onze winkels in Nederland.\nMet vriendelijke groet, Joost"
+    a = assess(checklist(CORE9, lang="nl"), DECISIONS)
+    d = drafter.draft(message("en", language="nl", text=text, full_text=text), a, "r", now=NOW)
+    plain = parts(parse(d.data))["plain"] if d else ""
+    assert "Quoted on the basis of the following requirements" in plain and plain.startswith("Dear Joost,")
 
 
 def test_no_draft_for_invalid_or_auto_reply(drafter: Drafter) -> None:
@@ -327,7 +331,7 @@ def test_range_quote_preconditions_come_from_the_catalogue(drafter: Drafter) -> 
     assert ("with our standard material (die-cast aluminium housing, tempered glass) and CE, RoHS, ENEC certification, "
             "unit price USD 21.00-23.50") in text
     d = drafter.draft(message(subject="Your price", text="just send your price"), scenario("range_quote", "en"), "r", now=NOW)
-    assert d is not None and "[[product: with standard material and certification, unit price range]]" in parts(parse(d.data))["plain"]
+    assert d is not None and "[[not in our catalogue: with standard material and certification, unit price range]]" in parts(parse(d.data))["plain"]
 
 
 def test_every_template_names_its_variables() -> None:
