@@ -38,34 +38,34 @@ _SUBJECT_NOISE = regex.compile(
 )
 # Small strings the drafting code itself writes (everything else lives in the templates).
 STRINGS: dict[str, dict[str, str]] = {
-    "en": {"verify_subject": "Check before replying: {subject}", "wrote": "On {when}, {who} wrote:", "wrote_nodate": "{who} wrote:", "buyer": "the buyer",
+    "en": {"product_named": "{name}", "verify_subject": "Check before replying: {subject}", "wrote": "On {when}, {who} wrote:", "wrote_nodate": "{who} wrote:", "buyer": "the buyer",
            "form_file": "sample-confirmation-form.txt", "not_stated": "not specified", "days": "{n} days",
-           "per_unit": "per unit", "fallback_subject": "your inquiry", "the_product": "the product"},
-    "zh": {"verify_subject": "回复前请核实：{subject}", "wrote": "{when}，{who} 写道：", "wrote_nodate": "{who} 写道：", "buyer": "买方",
+           "per_unit": "per unit", "fallback_subject": "your inquiry", "the_product": "product"},
+    "zh": {"product_named": "{name}", "verify_subject": "回复前请核实：{subject}", "wrote": "{when}，{who} 写道：", "wrote_nodate": "{who} 写道：", "buyer": "买方",
            "form_file": "sample-confirmation-form-zh.txt", "not_stated": "未注明", "days": "{n}天",
            "per_unit": "每件", "fallback_subject": "您的询价", "the_product": "该产品"},
-    "es": {"verify_subject": "Verificar antes de responder: {subject}", "wrote": "El {when}, {who} escribió:", "wrote_nodate": "{who} escribió:", "buyer": "el comprador",
+    "es": {"product_named": "el producto {name}", "verify_subject": "Verificar antes de responder: {subject}", "wrote": "El {when}, {who} escribió:", "wrote_nodate": "{who} escribió:", "buyer": "el comprador",
            "form_file": "formulario-confirmacion-muestra.txt", "not_stated": "sin especificar", "days": "{n} días",
            "per_unit": "por unidad", "fallback_subject": "su consulta", "the_product": "el producto"},
-    "fr": {"verify_subject": "À vérifier avant de répondre : {subject}", "wrote": "Le {when}, {who} a écrit :", "wrote_nodate": "{who} a écrit :", "buyer": "l'acheteur",
+    "fr": {"product_named": "le produit {name}", "verify_subject": "À vérifier avant de répondre : {subject}", "wrote": "Le {when}, {who} a écrit :", "wrote_nodate": "{who} a écrit :", "buyer": "l'acheteur",
            "form_file": "formulaire-confirmation-echantillon.txt", "not_stated": "non précisé", "days": "{n} jours",
            "per_unit": "l'unité", "fallback_subject": "votre demande", "the_product": "le produit"},
-    "de": {"verify_subject": "Vor der Antwort prüfen: {subject}", "wrote": "Am {when} schrieb {who}:", "wrote_nodate": "{who} schrieb:", "buyer": "der Käufer",
+    "de": {"product_named": "das Produkt {name}", "verify_subject": "Vor der Antwort prüfen: {subject}", "wrote": "Am {when} schrieb {who}:", "wrote_nodate": "{who} schrieb:", "buyer": "der Käufer",
            "form_file": "musterbestaetigung.txt", "not_stated": "nicht angegeben", "days": "{n} Tage",
            "per_unit": "pro Stück", "fallback_subject": "Ihre Anfrage", "the_product": "das Produkt"},
-    "pt": {"verify_subject": "Verificar antes de responder: {subject}", "wrote": "Em {when}, {who} escreveu:", "wrote_nodate": "{who} escreveu:", "buyer": "o comprador",
+    "pt": {"product_named": "o produto {name}", "verify_subject": "Verificar antes de responder: {subject}", "wrote": "Em {when}, {who} escreveu:", "wrote_nodate": "{who} escreveu:", "buyer": "o comprador",
            "form_file": "formulario-confirmacao-amostra.txt", "not_stated": "não especificado", "days": "{n} dias",
            "per_unit": "por unidade", "fallback_subject": "sua consulta", "the_product": "o produto"},
-    "ru": {"verify_subject": "Проверить перед ответом: {subject}", "wrote": "{when}, {who} написал(а):", "wrote_nodate": "{who} написал(а):", "buyer": "покупатель",
+    "ru": {"product_named": "{name}", "verify_subject": "Проверить перед ответом: {subject}", "wrote": "{when}, {who} написал(а):", "wrote_nodate": "{who} написал(а):", "buyer": "покупатель",
            "form_file": "podtverzhdenie-obraztsa.txt", "not_stated": "не указано", "days": "{n} дн.",
            "per_unit": "за единицу", "fallback_subject": "ваш запрос", "the_product": "товар"},
-    "ar": {"verify_subject": "للتحقق قبل الرد: {subject}", "wrote": "في {when}، كتب {who}:", "wrote_nodate": "كتب {who}:", "buyer": "المشتري",
+    "ar": {"product_named": "{name}", "verify_subject": "للتحقق قبل الرد: {subject}", "wrote": "في {when}، كتب {who}:", "wrote_nodate": "كتب {who}:", "buyer": "المشتري",
            "form_file": "sample-confirmation-form-ar.txt", "not_stated": "غير محدد", "days": "{n} يومًا",
            "per_unit": "للوحدة", "fallback_subject": "استفساركم", "the_product": "المنتج"},
-    "tr": {"verify_subject": "Yanıtlamadan önce kontrol edin: {subject}", "wrote": "{when} tarihinde {who} şunu yazdı:", "wrote_nodate": "{who} şunu yazdı:", "buyer": "alıcı",
+    "tr": {"product_named": "{name}", "verify_subject": "Yanıtlamadan önce kontrol edin: {subject}", "wrote": "{when} tarihinde {who} şunu yazdı:", "wrote_nodate": "{who} şunu yazdı:", "buyer": "alıcı",
            "form_file": "numune-onay-formu.txt", "not_stated": "belirtilmedi", "days": "{n} gün",
            "per_unit": "birim başına", "fallback_subject": "talebiniz", "the_product": "ürün"},
-    "it": {"verify_subject": "Da verificare prima di rispondere: {subject}", "wrote": "Il {when}, {who} ha scritto:", "wrote_nodate": "{who} ha scritto:", "buyer": "l'acquirente",
+    "it": {"product_named": "il prodotto {name}", "verify_subject": "Da verificare prima di rispondere: {subject}", "wrote": "Il {when}, {who} ha scritto:", "wrote_nodate": "{who} ha scritto:", "buyer": "l'acquirente",
            "form_file": "modulo-conferma-campione.txt", "not_stated": "non specificato", "days": "{n} giorni",
            "per_unit": "al pezzo", "fallback_subject": "la vostra richiesta", "the_product": "il prodotto"},
 }
@@ -246,7 +246,8 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
         "confirmed": confirmed,
         "unsure": any(not x["sure"] for x in confirmed) or any("[[check:" in str(v) for row in lines for v in row.values()),
         "missing": [{"id": i, "label": label(i)} for i in c.missing],
-        "questions": [d.labels.question(i, lang, product_name or s["the_product"], examples.get(i, "")) for i in a.questions],
+        "questions": [d.labels.question(i, lang, s["product_named"].replace("{name}", product_name) if product_name else s["the_product"],
+                                        examples.get(i, "")) for i in a.questions],
         "asked": asked,
         "answers": answers_mod.answers(asked, seller, matched, lang, seller.catalogue_pdf() is not None,
                                        words(destination) if destination else ""),
@@ -301,7 +302,8 @@ def _examples(products: list[Product], lang: str) -> dict[str, str]:
         return {}
     models = [m for p in products[:3] for m in p.models[:1]]
     certs = list(dict.fromkeys(c for p in products[:3] for c in p.certifications))
-    out = {"specs": ", ".join(models), "certification": ", ".join(certs[:4]), "material": products[0].material_in(lang)}
+    sep = "、" if lang == "zh" else "، " if lang == "ar" else ", "
+    out = {"specs": sep.join(models), "certification": sep.join(certs[:4]), "material": products[0].material_in(lang)}
     return {k: v for k, v in out.items() if v}
 
 
