@@ -205,17 +205,21 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
     def vtext(f: Finding | None) -> str:
         return value_text(f, lang)
 
+    def labels_of(item: str) -> tuple[str, ...]:
+        """The item's labels in every language, as the words of a "Label: value" line that names it."""
+        return tuple(w for w in d.labels.items.get(item, {}).values() if len(w) >= 2)
+
     def words(f: Finding) -> str:
-        return requirements.show(f, msg, vtext(f)).text
+        return requirements.show(f, msg, vtext(f), labels_of(f.item)).text
 
     hint = subject_product(msg.subject)
     product_name = matched[0].label(lang) if matched else ""
-    rows = requirements.line_items(c, msg, product_name or hint, vtext)
+    rows = requirements.line_items(c, msg, product_name or hint, vtext, labels_of)
     lines = [_line(row, matched, catalogue.currency, lang, qty, len(rows)) for row in rows]
     if not product_name and rows:
         product_name = rows[0]["product"] if "[[" not in rows[0]["product"] else ""
     skip = ("specs", "quantity", "target_price", "trade_terms") if lines else ()
-    confirmed = requirements.confirmed(c, msg, label, vtext, skip)
+    confirmed = requirements.confirmed(c, msg, label, vtext, skip, labels_of)
     risk = dict(a.order_risk)
     fee = catalogue.sample_fee
     s = strings(lang)

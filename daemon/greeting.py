@@ -36,6 +36,8 @@ _SIGNOFF = regex.compile(
     r"此致|祝好|顺祝商祺|谢谢|感谢)[\s,.!，。،]*(?P<rest>.{0,60})$",
     regex.I | regex.M,
 )
+# the second line of a closing (此致 / 敬礼), never a name
+_CLOSING = regex.compile(r"^(?:敬礼|商祺|顺颂商祺|顺祝商祺|祝好|谢谢)[!！。]?$")
 _NOT_NAME = regex.compile(
     r"\b(?:ltd|limited|gmbh|co|corp|corporation|inc|llc|plc|sa|s\.a|srl|s\.r\.l|spa|bv|ag|kg|company|trading|group|"
     r"industr\w*|international|import|export|sales|team|dept|department|purchasing|procurement|manager|director|"
@@ -106,8 +108,9 @@ def _signed_name(msg: ParsedMessage) -> str:
             rest = _clean(m.group("rest"))
             if rest and plausible_name(rest):
                 return rest
-            if not rest and i + 1 < len(lines) and plausible_name(lines[i + 1]):
-                return _clean(lines[i + 1])
+            following = [x for x in lines[i + 1 : i + 3] if not _CLOSING.match(x.strip())]
+            if not rest and following and plausible_name(following[0]):
+                return _clean(following[0])
         if text is msg.signature and lines and plausible_name(lines[0]) and len(lines[0].split()) >= 2:
             return _clean(lines[0])
     return ""

@@ -22,9 +22,19 @@ MIN_CONFIDENCE = 0.6
 MAX_QUOTE = 140  # characters of a clause quoted in a check marker
 # items whose evidence is a phrase that may stop short of the buyer's statement
 _PHRASE_ITEMS = {"specs", "material", "packaging", "customization", "quality_inspection", "application",
-                 "purchase_plan", "shipping", "destination", "lead_time"}
-_WORDCHAR = regex.compile(r"[\p{L}\p{N}]")
-_CLAUSE_END = regex.compile(r"[.!?;](?=\s|$)|[。！？；\n]")
+                 "purchase_plan"}
+_WORDCHAR = regex.compile(r"[\p{L}\p{N}--\p{Han}--\p{Hiragana}--\p{Katakana}]", regex.V1)
+# a clause ends at sentence punctuation, or at a line break unless the sentence runs on (a lowercase word or a
+# comma before it and a lowercase word after it: text wrapped by the sender's mail program)
+_CLAUSE_END = regex.compile(r"[.!?;](?=\s|$)|[。！？；]|\n(?![ \t]*\p{Ll})|(?<![\p{Ll},][ \t]*)\n")
+_SENTENCE_END = regex.compile(r"[.;!?](?=\s|$)|[。；！？]")
+_LINE_LABEL = regex.compile(r"^\s*[-•*]?\s*(?P<label>[\p{L}][\p{L} /&()-]{0,40}?)\s*[:：]\s*(?P<value>\S.*?)\s*$")
+# words of a line's label that name an item, beyond the item's own labels (rules/items.toml)
+_LABEL_WORDS = {"packaging": ("packing", "package", "embalaje", "emballage", "verpackung", "包装"),
+                "payment_terms": ("payment", "pago", "paiement", "zahlung", "pagamento", "оплата", "付款"),
+                "trade_terms": ("incoterm", "price basis", "delivery terms", "价格条款", "贸易术语"),
+                "lead_time": ("delivery", "lead time", "shipment date", "交期", "交货"),
+                "specs": ("product", "specification", "model", "产品", "规格", "型号")}
 _WORDS = regex.compile(r"[\p{Han}]|[\p{L}\p{N}]+(?:[.,/%][\p{L}\p{N}]+)*%?")
 _PERCENTS = regex.compile(r"\d{1,3}(?:[.,]\d+)?\s?%")
 _UNIT = regex.compile(r"(\p{L}+)\W*$")
@@ -95,13 +105,34 @@ def _parts(msg: ParsedMessage) -> dict[str, str]:
     return {"text": msg.text, "subject": msg.subject, "form": msg.form, "signature": msg.signature}
 
 
-def show(f: Finding, msg: ParsedMessage, fallback: str) -> Shown:
+def _labelled_line(source: str, f: Finding, label_words: tuple[str, ...]) -> str:
+    """The value of a "Label: value" line holding the evidence, when the label names the finding's item: the
+    buyer's whole statement of that item ("Payment: T/T 30% deposit, 70% before shipment")."""
+    a = source.rfind("\n", 0, f.start) + 1
+    b = source.find("\n", f.end)
+    m = _LINE_LABEL.match(source[a : b if b >= 0 else len(source)])
+    if m is None or a + m.end("value") < f.end or f.end <= a + m.start("value"):
+        return ""
+    label = m.group("label").casefold()
+    if not any(w.casefold() in label for w in label_words if w):
+        return ""
+    value = m.group("value")
+    stop = _SENTENCE_END.search(value, max(0, f.end - a - m.start("value")))  # the statement ends with its sentence
+    value = value[: stop.start()] if stop else value
+    return value.strip(_TRAILING + ".") if len(value) <= MAX_QUOTE else ""
+
+
+def show(f: Finding, msg: ParsedMessage, fallback: str, label_words: tuple[str, ...] = ()) -> Shown:
     """How a finding appears in a draft: the buyer's whole words when sure, else a check marker."""
     source = _parts(msg).get(f.part)
     if source is None or source[f.start : f.end] != f.evidence or not f.evidence.strip():
         # a need stated in an earlier message of the thread, or a value built from several places
         return Shown(fallback, f.confidence >= MIN_CONFIDENCE)
     a, b = _widen(source, f.start, f.end)
+    if f.confidence >= MIN_CONFIDENCE and (a, b) == (f.start, f.end):
+        whole = _labelled_line(source, f, label_words + _LABEL_WORDS.get(f.item, ()))
+        if whole:
+            return Shown(shorten(whole), True)
     words = _LABEL.sub("", source[a:b]).strip(_TRAILING + ".") or source[a:b].strip()
     ca, cb = clause(source, f.start, f.end)
     around = source[ca:cb]
@@ -121,17 +152,21 @@ def show(f: Finding, msg: ParsedMessage, fallback: str) -> Shown:
     return Shown(shorten(words), True)
 
 
-def line_items(checklist: Checklist, msg: ParsedMessage, product_hint: str, value_text: Any) -> list[dict[str, Any]]:
+def line_items(checklist: Checklist, msg: ParsedMessage, product_hint: str, value_text: Any,
+               labels_of: Any = None) -> list[dict[str, Any]]:
     """One row per product the buyer asks for (`Checklist.line_items`), or one row from the specs, quantity, price
     basis and target price the buyer stated. Each cell is the buyer's words, or a check marker, or ""."""
     basis = checklist.get("trade_terms")
-    basis_text = show(basis, msg, value_text(basis)).text if basis else ""
+    def words(f: Finding) -> str:
+        return show(f, msg, value_text(f), labels_of(f.item) if labels_of else ()).text
+
+    basis_text = words(basis) if basis else ""
     if checklist.line_items:
         return [_row_of_item(li, msg, basis_text) for li in checklist.line_items]
     cells: dict[str, str] = {}
     for item in ("specs", "quantity", "target_price"):
         f = checklist.get(item)
-        cells[item] = show(f, msg, value_text(f)).text if f is not None else ""
+        cells[item] = words(f) if f is not None else ""
     if not (cells["specs"] or cells["quantity"] or product_hint):
         return []
     return [{"product": product_hint, "model": "", "parameters": cells["specs"], "quantity": cells["quantity"],
@@ -154,12 +189,13 @@ def _row_of_item(li: LineItem, msg: ParsedMessage, basis: str) -> dict[str, Any]
             "price_basis": basis, "target_price": words(li.target_price)}
 
 
-def confirmed(checklist: Checklist, msg: ParsedMessage, label: Any, value_text: Any, skip: tuple[str, ...]) -> list[dict[str, Any]]:
+def confirmed(checklist: Checklist, msg: ParsedMessage, label: Any, value_text: Any, skip: tuple[str, ...],
+              labels_of: Any = None) -> list[dict[str, Any]]:
     """The buyer's yes items other than `skip` (and company/contact), each as {id, label, value, sure}."""
     out = []
     for item, f in checklist.items:
         if f is None or item in skip or item in ("company", "contact"):
             continue
-        shown = show(f, msg, value_text(f))
+        shown = show(f, msg, value_text(f), labels_of(item) if labels_of else ())
         out.append({"id": item, "label": label(item), "value": shown.text, "sure": shown.sure})
     return out
