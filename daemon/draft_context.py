@@ -13,6 +13,7 @@ import regex
 
 from daemon import answers as answers_mod
 from daemon import requirements
+from daemon.customer import form_address
 from daemon.draft_html import RTL, Tables
 from daemon.greeting import person_of
 from daemon.parse.language import detect
@@ -179,9 +180,10 @@ def subject_product(subject: str) -> str:
 
 
 def recipient(msg: ParsedMessage) -> str:
-    """Reply-To when usable, else From; never a no-reply address, never a platform's notifier."""
+    """Reply-To when usable, else From; never a no-reply address, never a platform's notifier; a form's e-mail
+    field when the sender is a relay that gives no other."""
     if msg.platform:
-        return ""
+        return form_address(msg)
     for raw in (msg.reply_to, msg.from_addr):
         addr = header_text(email.utils.parseaddr(raw or "")[1])
         if addr.count("@") == 1 and not is_no_reply(addr):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.assess import History, assess, tags_for
+from daemon.customer import buyer_address
 from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
 from daemon.parse.message import parse
@@ -53,9 +54,10 @@ def _history(row: dict[str, Any] | None) -> History:
     )
 
 
-def _skip_reason(parsed: ParsedMessage, kit: Toolkit) -> str:
+def _skip_reason(parsed: ParsedMessage, kit: Toolkit, buyer: str = "") -> str:
     domain = parsed.from_addr.rpartition("@")[2]
-    if domain and domain in kit.extractor.own_domains:
+    own = kit.extractor.own_domains
+    if domain and domain in own and (not buyer or buyer.rpartition("@")[2] in own):  # our own web form: its buyer
         return "from our own domain"
     if is_no_reply(parsed.from_addr) and not parsed.platform:
         return "no-reply sender"
@@ -72,7 +74,8 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
     parsed = parse(raw, kit.platforms)
     meta: dict[str, Any] = {"sender": parsed.from_addr, "subject": parsed.subject, "content_hash": parsed.content_hash}
     thread_ids = (*parsed.references, parsed.in_reply_to) if parsed.in_reply_to or parsed.references else ()
-    prior = store.prior(raw.key.account, parsed.message_id, parsed.content_hash, parsed.from_addr, thread_ids)
+    buyer = buyer_address(parsed, kit.platforms, kit.extractor.own_domains)  # never a relay's address
+    prior = store.prior(raw.key.account, parsed.message_id, parsed.content_hash, buyer, thread_ids)
     if prior.duplicate is not None:
         outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=f"already processed as {prior.duplicate}")
         store.record(outcome, **meta)
@@ -80,7 +83,7 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
     history = _history(prior.customer)
     checklist = _checklist(parsed, kit, history, prior.thread)
     assessment = assess(checklist, kit.decisions, history)
-    skip = _skip_reason(parsed, kit)
+    skip = _skip_reason(parsed, kit, buyer)
     if skip:
         outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=skip, assessment=assessment)
     else:
@@ -95,9 +98,9 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, max_b
     tags = tags_for(assessment, kit.decisions) if mailbox.tags_supported else []
     mailbox.tag_later(raw.key, tags)
     customer = None
-    if outcome.status == "drafted" and parsed.from_addr:
+    if outcome.status == "drafted" and buyer:
         customer = CustomerUpdate(
-            parsed.from_addr, {k: (f.as_json() if f else None) for k, f in checklist.items},
+            buyer, {k: (f.as_json() if f else None) for k, f in checklist.items},
             checklist.clarity, assessment.tier, is_order=checklist.signal("is_order"),
         )  # fmt: skip
     store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer, **meta)
