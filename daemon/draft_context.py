@@ -231,6 +231,12 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
     deposit = int(risk.get("deposit_pct") or terms.deposit_pct or 30)
     payment = c.get("payment_terms")
     examples = _examples(matched, lang)
+    said = "\n".join((msg.subject, msg.text, msg.form))
+    asked_items = [i for i in a.questions if not d.labels.mentioned(i, said)]
+    if len(asked_items) < len(a.questions):  # ask the next missing items instead of what the buyer mentioned
+        spare = [i for i in c.missing if i not in a.questions and i not in ("company", "contact", "sample")
+                 and not d.labels.mentioned(i, said)]
+        asked_items += spare[: len(a.questions) - len(asked_items)]
     return {
         "lang": lang,
         "dir": "rtl" if lang in RTL else "ltr",
@@ -253,8 +259,9 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
         "unsure": any(not x["sure"] for x in confirmed) or any("[[check:" in str(v) for row in lines for v in row.values()),
         "missing": [{"id": i, "label": label(i)} for i in c.missing],
         "questions": [d.labels.question(i, lang, s["product_named"].replace("{name}", product_name) if product_name else s["the_product"],
-                                        examples.get(i, "")) for i in a.questions],
+                                        examples.get(i, "")) for i in asked_items],
         "asked": asked,
+        "asked_items": asked_items,
         "answers": answers_mod.answers(asked, seller, matched, lang, seller.catalogue_pdf() is not None,
                                        words(destination) if destination else ""),
         "fast_track": a.follow_up_mode == "fast_track",

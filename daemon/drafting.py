@@ -13,7 +13,7 @@ import email.utils
 import hashlib
 import mimetypes
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from daemon import draft_context, mime
 from daemon.draft_context import STRINGS, TEMPLATE_LANGS, header_text, placeholder, strings
 from daemon.draft_html import Tables, highlight, to_html
 from daemon.seller import Seller
+from extractors import safe_regex
 from extractors.core.errors import RulesError
 from extractors.core.model import ITEM_IDS, Assessment, Draft, ParsedMessage
 
@@ -60,6 +61,11 @@ def draft_message_id(key_text: str, rules_version: str, domain: str) -> str:
 class Labels:
     items: dict[str, dict[str, str]]
     questions: dict[str, dict[str, str]]
+    mentions: dict[str, list[regex.Pattern[str]]] = field(default_factory=dict)
+
+    def mentioned(self, item: str, text: str) -> bool:
+        """The buyer's text mentions the item after all ([mentions] in questions.toml): no question for it."""
+        return any(p.search(text) for p in self.mentions.get(item, ()))
 
     def label(self, item: str, lang: str) -> str:
         names = self.items.get(item, {})
@@ -78,9 +84,20 @@ def load_labels(rules_dir: Path) -> Labels:
     problems = []
     try:
         items = tomllib.loads((rules_dir / "items.toml").read_text(encoding="utf-8")).get("items", {})
-        questions = tomllib.loads((rules_dir / "questions.toml").read_text(encoding="utf-8")).get("questions", {})
+        bank = tomllib.loads((rules_dir / "questions.toml").read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise RulesError(f"{rules_dir}: cannot read items.toml or questions.toml: {e}") from e
+    questions = bank.get("questions", {})
+    mentions: dict[str, list[regex.Pattern[str]]] = {}
+    for item, patterns in bank.get("mentions", {}).items():
+        if item not in ITEM_IDS:
+            problems.append(f"{rules_dir / 'questions.toml'} [mentions -> {item}] unknown item; use one of the 18 item ids")
+            continue
+        for i, pattern in enumerate(patterns):
+            try:
+                mentions.setdefault(item, []).append(safe_regex.compile_bounded(pattern, regex.I | regex.V0))
+            except safe_regex.UnsafePattern as e:
+                problems.append(f"{rules_dir / 'questions.toml'} [mentions -> {item} -> {i}] {e}")
     for item in ITEM_IDS:
         if item not in items:
             problems.append(f"{rules_dir / 'items.toml'} [items -> {item}] missing; add its labels")
@@ -91,7 +108,7 @@ def load_labels(rules_dir: Path) -> Labels:
         problems.append(f"{rules_dir / 'questions.toml'} [questions -> en] missing; the English questions are the fallback")
     if problems:
         raise RulesError(problems)
-    return Labels(items, questions)
+    return Labels(items, questions, mentions)
 
 
 def templates_dir() -> Path:

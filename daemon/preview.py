@@ -220,9 +220,10 @@ def check(paths: list[Path], kit: Toolkit) -> CheckResult:
             continue
         r.drafted += 1
         labels = rec.get("labels") or {}
-        r.questions += len(a.questions)
-        r.questions_given += [f"{src.name}: {q} (buyer gave {labels[q]!r})" for q in a.questions if labels.get(q)]
         ctx = kit.drafter.context(parsed, a)
+        asked = ctx["asked_items"]
+        r.questions += len(asked)
+        r.questions_given += [f"{src.name}: {q} (buyer gave {labels[q]!r})" for q in asked if labels.get(q)]
         lang = rec.get("language")
         if lang in TEMPLATE_LANGS:
             r.language_drafts += 1
