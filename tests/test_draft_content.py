@@ -191,4 +191,4 @@ def test_drafts_preview_cli_writes_a_page_per_message(tmp_path: Path) -> None:
     pages = sorted(p.name for p in (tmp_path / "out").glob("*.html"))
     assert len(pages) == len(sample_files()) + 4 + 1 and "index.html" in pages
     index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
-    assert "verify" in index and "order_confirmation" in index
+    assert "order_confirmation" in index and "range_quote" in index and "Demande de prix" in index
