@@ -37,6 +37,15 @@ _SUBJECT_NOISE = regex.compile(
     r"anfrage|angebot|or[çc]amento|pedido|richiesta|preventivo|запрос|заявка|teklif|talep|طلب|عرض\s+سعر)\b\s*(?:for|of|about|de|für|per|на|için|:|-|–|—)?\s*",
     regex.I,
 )
+# words of a subject that name no product
+_GENERIC = {"price", "prices", "pricing", "quote", "quotation", "quotations", "inquiry", "enquiry", "request", "rfq", "order",
+            "orders", "purchase", "urgent", "new", "offer", "info", "information", "hello", "hi", "dear", "catalog", "catalogue",
+            "list", "demande", "devis", "prix", "anfrage", "angebot", "preis", "solicitud", "cotización", "cotizacion",
+            "pedido", "precio", "orçamento", "orcamento", "preço", "richiesta", "preventivo", "prezzo", "запрос", "заявка",
+            "цена", "teklif", "talep", "fiyat", "طلب", "سعر", "询价", "报价", "询盘", "the", "for", "of", "and", "your", "our"}
+# the buyer's own question about a topic makes the seller's question on the matching item redundant
+_ASKED_ITEM = {"payment": "payment_terms", "lead_time": "lead_time", "certificates": "certification", "samples": "sample",
+               "oem": "customization"}
 # Small strings the drafting code itself writes (everything else lives in the templates).
 STRINGS: dict[str, dict[str, str]] = {
     "en": {"product_named": "{name}", "verify_subject": "Check before replying: {subject}", "wrote": "On {when}, {who} wrote:", "wrote_nodate": "{who} wrote:", "buyer": "the buyer",
@@ -173,8 +182,10 @@ def subject_product(subject: str) -> str:
     text = header_text(subject)
     for _ in range(3):
         text = _SUBJECT_NOISE.sub("", text, count=1).strip(" :-–—,.!?#")
-    words = text.split()
+    words = [w.strip(".,:;!?()[]").casefold() for w in text.split()]
     if not words or len(text) > 60 or not _LETTER.search(text) or len(_LETTER.findall(text)) < 3:
+        return ""
+    if all(w in _GENERIC or len(w) < 3 for w in words):  # "price", "Demande de", "Urgent order"
         return ""
     return requirements.shorten(text, 60)
 
@@ -198,7 +209,11 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
     seller, catalogue, terms = d.seller, d.seller.data.catalogue, d.seller.terms
     matched = seller.match(" ".join((msg.subject, msg.text, msg.form)))
     qty = _quantity(c.get("quantity"))
-    shown = matched[:3] if matched or a.action != "catalogue_reply" else seller.products
+    hint = subject_product(msg.subject)
+    named = bool(hint or c.get("specs") is not None or c.line_items)
+    # a catalogue reply to a buyer who names no product shows the whole range; one who names a product we do not
+    # make gets no unrelated price list
+    shown = matched[:3] if matched or a.action != "catalogue_reply" or named else seller.products
     products = [product_view(p, qty, catalogue.currency, lang) for p in shown]
 
     def label(item: str) -> str:
@@ -214,7 +229,6 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
     def words(f: Finding) -> str:
         return requirements.show(f, msg, vtext(f), labels_of(f.item)).text
 
-    hint = subject_product(msg.subject)
     product_name = matched[0].label(lang) if matched else ""
     rows = requirements.line_items(c, msg, product_name or hint, vtext, labels_of)
     lines = [_line(row, matched, catalogue.currency, lang, qty, len(rows)) for row in rows]
@@ -231,11 +245,13 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
     deposit = int(risk.get("deposit_pct") or terms.deposit_pct or 30)
     payment = c.get("payment_terms")
     examples = _examples(matched, lang)
+    asked = answers_mod.asked(c)
     said = "\n".join((msg.subject, msg.text, msg.form))
-    asked_items = [i for i in a.questions if not d.labels.mentioned(i, said)]
+    theirs = {_ASKED_ITEM[t] for t in asked if t in _ASKED_ITEM}  # the buyer asked us about these: we answer
+    asked_items = [i for i in a.questions if not d.labels.mentioned(i, said) and i not in theirs]
     if len(asked_items) < len(a.questions):  # ask the next missing items instead of what the buyer mentioned
         spare = [i for i in c.missing if i not in a.questions and i not in ("company", "contact", "sample")
-                 and not d.labels.mentioned(i, said)]
+                 and not d.labels.mentioned(i, said) and i not in theirs]
         asked_items += spare[: len(a.questions) - len(asked_items)]
     return {
         "lang": lang,

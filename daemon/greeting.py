@@ -116,6 +116,18 @@ def _signed_name(msg: ParsedMessage) -> str:
     return ""
 
 
+_FORM_NAME = regex.compile(r"^\s*(?:name|your\s+name|full\s+name|contact(?:\s+person)?|nombre|nom|nome|имя|isim|ad\s+soyad|الاسم|姓名|联系人)\s*[:：]\s*(?P<name>[^\n]{2,50})$", regex.I | regex.M)
+
+
+def _form_name(msg: ParsedMessage) -> str:
+    """The name a web or platform form gives for the buyer ("Name: Laura Chen")."""
+    for text in (msg.form, msg.text):
+        m = _FORM_NAME.search(text or "")
+        if m and plausible_name(m.group("name")):
+            return _clean(m.group("name"))
+    return ""
+
+
 def _capitalised(word: str) -> str:
     """A word as a name is written: 'VOGEL' and 'vogel' -> 'Vogel' (hyphens and apostrophes kept)."""
     if word.isupper() or word.islower():
@@ -138,7 +150,7 @@ def person_of(msg: ParsedMessage) -> Person:
         display = _clean(msg.from_name.strip('"'))
         if not plausible_name(display) or "@" in display:
             display = ""
-    signed = _signed_name(msg)
+    signed = _signed_name(msg) or _form_name(msg)
     name = signed or display
     if not name:
         return Person()

@@ -144,9 +144,12 @@ def show(f: Finding, msg: ParsedMessage, fallback: str, label_words: tuple[str, 
         unsure = len(counted.findall(around)) > len(counted.findall(words))
     if not unsure and f.item in _PHRASE_ITEMS:
         own, all_words = len(_WORDS.findall(words)), len(_WORDS.findall(_LABEL.sub("", around)))
-        unsure = own == 1 and all_words >= 4 or (all_words >= 8 and own * 3 < all_words and f.item == "specs")
+        unsure = own == 1 and all_words >= 4
     if unsure:
         return Shown(check(_quote_around(source, f.start, f.end)), False)
+    unit = str(f.value.get("unit") or "") if f.item == "quantity" and isinstance(f.value, dict) else ""
+    if unit and not f.value.get("container") and unit.split("/")[0][:3].casefold() not in words.casefold():
+        return Shown(fallback, True)  # "1,000" of "1,000 pcs": the unit is not lost
     if f.item == "certification" and isinstance(f.value, list) and len(f.value) > 1:
         return Shown(", ".join(str(v) for v in f.value), True)
     return Shown(shorten(words), True)
