@@ -48,10 +48,11 @@ def form_address(msg: ParsedMessage) -> str:
     return ""
 
 
-def buyer_address(msg: ParsedMessage, platforms: Platforms | None, own_domains: tuple[str, ...] = ()) -> str:
+def buyer_address(msg: ParsedMessage, platforms: Platforms | None, own_domains: tuple[str, ...] = (),
+                  relay: bool | None = None) -> str:
     """The buyer's own address: From for a person's own mail; behind a relay, Reply-To or the form's e-mail field;
     "" when the message names none."""
-    if not relay_of(msg, platforms, own_domains):
+    if not (relay if relay is not None else relay_of(msg, platforms, own_domains)):
         return msg.from_addr.lower()
     reply_to = _usable(msg.reply_to)
     if reply_to and reply_to != msg.from_addr.lower() and not (platforms and platforms.relay(reply_to)):

@@ -13,7 +13,7 @@ import regex
 
 from daemon import answers as answers_mod
 from daemon import requirements
-from daemon.customer import form_address
+from daemon.customer import buyer_address, form_address, relay_of
 from daemon.draft_html import RTL, Tables
 from daemon.greeting import person_of
 from daemon.parse.language import detect
@@ -190,11 +190,11 @@ def subject_product(subject: str) -> str:
     return requirements.shorten(text, 60)
 
 
-def recipient(msg: ParsedMessage) -> str:
-    """Reply-To when usable, else From; never a no-reply address, never a platform's notifier; a form's e-mail
-    field when the sender is a relay that gives no other."""
-    if msg.platform:
-        return form_address(msg)
+def recipient(msg: ParsedMessage, relay: bool = False) -> str:
+    """Reply-To when usable, else From; never a no-reply address, never a platform's notifier or another relay
+    (a web form): then the form's e-mail field."""
+    if msg.platform or relay:
+        return buyer_address(msg, None, (), relay=True)
     for raw in (msg.reply_to, msg.from_addr):
         addr = header_text(email.utils.parseaddr(raw or "")[1])
         if addr.count("@") == 1 and not is_no_reply(addr):
@@ -257,7 +257,8 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
         "lang": lang,
         "dir": "rtl" if lang in RTL else "ltr",
         "subject": header_text(msg.subject),
-        "buyer": {"name": _display(msg), "address": recipient(msg), **person.as_dict()},
+        "buyer": {"name": _display(msg), "address": recipient(msg, bool(relay_of(msg, d.platforms, d.own_domains))),
+                  **person.as_dict()},
         "seller": {
             "company": seller.company.name, "name": d.from_name, "title": seller.sender.title,
             "phone": seller.sender.phone, "website": seller.company.website, "email": d.from_addr,

@@ -196,6 +196,8 @@ class Drafter:
         self.labels = labels
         self.env = env
         self.note_on_verify = note_on_verify  # a mail held back gets a note to the salesperson in Drafts
+        self.platforms: Any = None  # relay senders (platforms.toml [[relay]]), set by the toolkit
+        self.own_domains: tuple[str, ...] = ()
         self.risk_signs = risk_signs  # the signal names that count as risk signs (decisions.toml [risk] signs)
         name, addr = email.utils.parseaddr(identity) if identity else (seller.sender.name, seller.sender.address)
         self.from_name, self.from_addr = header_text(name or seller.sender.name), addr or seller.sender.address
