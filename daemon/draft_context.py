@@ -13,7 +13,7 @@ import regex
 
 from daemon import answers as answers_mod
 from daemon import requirements
-from daemon.customer import buyer_address, form_address, relay_of
+from daemon.customer import buyer_address, relay_of
 from daemon.draft_html import RTL, Tables
 from daemon.greeting import person_of
 from daemon.parse.language import detect
