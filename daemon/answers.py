@@ -83,7 +83,7 @@ def term_differences(checklist: Checklist, seller: Seller, lang: str, deposit_pc
     """Each of the buyer's order terms that differs from the seller's standard: {id, label, buyer, ours}. The
     buyer's words are shown as written; the salesperson settles each difference before confirming."""
     t = seller.terms
-    out: list[dict[str, str]] = []
+    out: list[dict[str, Any]] = []
     trade = checklist.get("trade_terms")
     if trade is not None and t.incoterm:
         value = trade.value if isinstance(trade.value, dict) else {}

@@ -284,7 +284,7 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
         "fast_track": a.follow_up_mode == "fast_track",
         "quote": {"validity_days": terms.quote_validity_days,
                   "lead_time_days": max((p.lead_time_days for p in matched[:3] if p.lead_time_days), default=None),
-                  "basis": words(c.get("trade_terms")) if c.get("trade_terms") else " ".join(x for x in (terms.incoterm, terms.port) if x)},
+                  "basis": words(trade) if (trade := c.get("trade_terms")) else " ".join(x for x in (terms.incoterm, terms.port) if x)},
         "sample": {
             "fee": f"{catalogue.currency} {money(fee, lang)}" if fee is not None else placeholder("sample fee"),
             "form_file": s["form_file"], "requested": c.signal("sample_requested"), "send": a.sample == "send",

@@ -275,7 +275,7 @@ class Drafter:
         verify before anyone answers, and why. It never goes to the buyer."""
         lang = self.language_of(self.seller.sender.language)
         signs = [s for s in a.checklist.signals if s.name in self.risk_signs]
-        ctx = {"lang": lang, "subject": header_text(msg.subject), "sender": header_text(msg.from_addr),
+        ctx: dict[str, Any] = {"lang": lang, "subject": header_text(msg.subject), "sender": header_text(msg.from_addr),
                "sender_name": header_text(msg.from_name), "reply_to": header_text(msg.reply_to),
                "signs": [{"name": s.name, "rule": s.rule, "reason": s.reason} for s in signs],
                "attachments": [header_text(x.filename) for x in msg.attachments if x.filename],
