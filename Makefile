@@ -30,11 +30,12 @@ soak: $(STAMP) services
 		tests/test_outages.py tests/test_imap_kill9.py tests/test_fuzz.py
 
 # The corpus-score floors (tests/corpus_floors.toml) on the labelled corpus: ../shared/corpus beside the clone, or
-# CORPUS=folder-or-file. `make test` does not need it.
+# CORPUS=folder-or-file, and the drafts' acceptance checks on it (`drafts check`). `make test` does not need it.
 CORPUS ?= ../shared/corpus
 eval: $(STAMP)
 	@test -e "$(CORPUS)" || { echo "no labelled corpus at $(CORPUS); set CORPUS=path/to/corpus (a folder of *.jsonl or one file)" >&2; exit 2; }
 	$(VENV)/bin/inquiry-triage eval --floors tests/corpus_floors.toml $(CORPUS)
+	$(VENV)/bin/inquiry-triage drafts check $(CORPUS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon extractors tests bench

@@ -16,12 +16,14 @@ import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from extractors.core.errors import RulesError
-from extractors.core.model import CORE_ITEMS, ITEM_IDS, Assessment, Checklist
+from extractors.core.model import CORE_ITEMS, ITEM_IDS, RISK_SIGNALS, Assessment, Checklist
 from extractors.policy import Policy, SignalRules, StrengthRules
 
 BANDS = ("very_high", "high", "low")
 STRENGTHS = ("high", "medium", "low")
 DECISIONS = ("priority", "response_due", "tier", "follow_up_mode", "quote", "sample", "order_risk", "action")
+# Replies that commit the seller to a price, an order or a sample; a mail with risk signs never gets one.
+COMMITTING = ("order_confirmation", "precise_quote", "range_quote", "sample_accept", "repeat_order", "catalogue_reply")
 # IMAP keywords are atoms: no space, no ( ) { % * " \ ] and no control characters.
 _KEYWORD = regex.compile(r"^\$?[A-Za-z0-9_.\-]+$")
 
@@ -71,6 +73,14 @@ class OrderRules(_Strict):
     standard_deposit_pct: int = 30
 
 
+class RiskRules(_Strict):
+    """When an order- or payment-shaped mail, or one that would get a quote, shows signs of a lure: no reply that
+    commits the seller, a keyword on the inquiry and (with `note`) a note to the salesperson in Drafts."""
+
+    signs: list[str] = ["lure", *RISK_SIGNALS]
+    note: bool = False
+
+
 class TagRules(_Strict):
     """IMAP keyword names; `{value}` is the decision in CamelCase (High, B, FastTrack). "" switches a tag off."""
 
@@ -80,6 +90,7 @@ class TagRules(_Strict):
     action: str = ""
     no_reply: str = "$Triage_NoReply"
     invalid: str = "$Triage_Invalid"
+    verify: str = "$Triage_Verify"
 
 
 class Decisions(_Strict):
@@ -89,6 +100,7 @@ class Decisions(_Strict):
     follow_up: FollowUpRules = FollowUpRules()
     sample: SampleRules = SampleRules()
     order: OrderRules = OrderRules()
+    risk: RiskRules = RiskRules()
     tags: TagRules = TagRules()
     strength: StrengthRules = StrengthRules()  # read by the extract stage (see extractors/policy.py)
     signals: SignalRules = SignalRules()
@@ -125,7 +137,10 @@ class Decisions(_Strict):
             for strength in STRENGTHS:
                 if self.tier.matrix.get(band, {}).get(strength) not in ("A", "B", "C"):
                     out.append(f'[tier -> matrix -> {band} -> {strength}] must be "A", "B" or "C"')
-        for name in ("priority", "tier", "mode", "action", "no_reply", "invalid"):
+        known = {"lure", *RISK_SIGNALS}
+        out += [f"[risk -> signs] unknown risk sign {s!r}; use one of: {', '.join(sorted(known))}" for s in self.risk.signs
+                if s not in known]
+        for name in ("priority", "tier", "mode", "action", "no_reply", "invalid", "verify"):
             pattern = getattr(self.tags, name)
             if pattern and not _KEYWORD.match(pattern.replace("{value}", "X")):
                 out.append(f"[tags -> {name}] {pattern!r} is not a valid IMAP keyword (letters, digits, _ . - and a leading $)")
@@ -286,13 +301,33 @@ def assess(checklist: Checklist, rules: Decisions, history: History = History())
     changes = changes_since(checklist, history.last_order) if history.has_order else ()
     action = _action(checklist, sample, quote, mode, priority, history)
     reasons["action"] = f"ACTION_{action.upper()}: " + _action_reason(action, n, rules, changes)
+    signs = [s for s in checklist.signals if s.name in rules.risk.signs]
+    if signs and _commits(checklist, action):
+        reasons["action"] = (
+            f"ACTION_VERIFY: instead of {action}: " + "; ".join(f"{s.rule}: {s.reason}" for s in signs)
+            + "; no reply that commits the seller, the salesperson verifies first"
+        )
+        action = "verify"
     return Assessment(
         checklist.key, checklist, priority, tier, mode, quote, sample, action, tuple(reasons.items()), questions,
-        due_hours, tuple(risk.items()), changes,
+        due_hours, tuple(risk.items()), changes, history.has_order,
     )
 
 
+def _commits(checklist: Checklist, action: str) -> bool:
+    """The reply would commit the seller: an order, a payment, a quote or prices, a sample sent."""
+    return (action in COMMITTING or checklist.signal("is_order") or checklist.signal("payment_mail")
+            or checklist.signal("asks_price"))
+
+
+def risk_signs(a: Assessment, decisions: Decisions) -> list[str]:
+    """The risk signs of the inquiry, each as "RULE: reason" (for the note and `explain`)."""
+    return [f"{s.rule}: {s.reason}" for s in a.checklist.signals if s.name in decisions.risk.signs]
+
+
 def _action(checklist: Checklist, sample: str | None, quote: str, mode: str, priority: str, history: History) -> str:
+    if checklist.signal("refers_to_earlier_order"):
+        return "repeat_order"
     if checklist.signal("is_order"):
         return "order_confirmation"
     if history.has_order:
@@ -314,7 +349,7 @@ def _action_reason(action: str, n: int, rules: Decisions, changes: tuple[tuple[s
     changed = ", ".join(c[0] for c in changes) or "nothing"
     return {
         "order_confirmation": "the buyer places an order; contract annex of the confirmed items (see order_risk)",
-        "repeat_order": f"a customer with a previous order; changed since the last order: {changed}",
+        "repeat_order": f"a re-order or a customer with a previous order; changed since the last order: {changed}",
         "sample_accept": "sample request that meets the sample rule (see sample)",
         "sample_decline": "sample request that does not meet the sample rule (see sample)",
         "range_quote": f"the buyer declines to clarify at clarity {n} < {rules.quote.precise_min}",
@@ -337,4 +372,7 @@ def tags_for(a: Assessment, decisions: Decisions) -> list[str]:
         tag = t.invalid if a.checklist.signal("invalid") else t.no_reply
         return [tag] if tag else []
     pairs = ((t.priority, a.priority), (t.tier, a.tier), (t.mode, a.follow_up_mode), (t.action, a.action))
-    return [pattern.replace("{value}", _camel(value)) for pattern, value in pairs if pattern and value]
+    tags = [pattern.replace("{value}", _camel(value)) for pattern, value in pairs if pattern and value]
+    if t.verify and risk_signs(a, decisions):
+        tags.append(t.verify)
+    return tags

@@ -1,4 +1,4 @@
-"""The command line: run, explain, demo, db, rules, eval, status."""
+"""The command line: run, explain, demo, db, rules, eval, drafts, status."""
 
 from __future__ import annotations
 
@@ -335,6 +335,43 @@ def _print_eval(result: dict[str, Any], show_errors: bool) -> None:
         for e in result["errors"]:
             console.print(Text(f"{e['file']} {e['id']} [{e['language']}] {e['item']} {e['kind']}: label={e['label']!r} "
                                f"evidence={e['evidence']!r} value={e['value']!r} rule={e['rule']}"))
+
+
+@main.group()
+def drafts() -> None:
+    """Read the drafts the rules and templates write, before shipping a change."""
+
+
+@drafts.command("preview")
+@click.argument("sources", metavar="SOURCE...", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the pages (one per message) and index.html.")
+@click.pass_context
+def drafts_preview(ctx: click.Context, sources: tuple[Path, ...], out: Path) -> None:
+    """Write an HTML page per message (the inquiry beside its draft, placeholders and values to check marked) and
+    an index. SOURCE: .eml files, folders of them, or labelled-corpus JSONL files. Nothing is stored or sent."""
+    from daemon.preview import preview
+
+    cfg = _config(ctx)
+    rows = preview(list(sources), _kit(cfg, quiet=True), out)
+    click.echo(f"{len(rows)} pages in {out} (open {out / 'index.html'})")
+
+
+@drafts.command("check")
+@click.argument("corpora", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def drafts_check(ctx: click.Context, corpora: tuple[Path, ...], as_json: bool) -> None:
+    """On labelled corpora (JSONL): no draft commits the seller on mail labelled invalid, no follow-up question asks
+    for an item the buyer gave, every draft is in the buyer's language where templates exist, no confirmed value
+    is cut inside a word. Exit 1 when any of these happens."""
+    from daemon.preview import check, dump, report
+
+    cfg = _config(ctx)
+    result = check(list(corpora), _kit(cfg, quiet=True))
+    click.echo(dump(result) if as_json else report(result))
+    if result.failures():
+        sys.exit(int(ExitCode.FAILURE))
 
 
 @main.command()

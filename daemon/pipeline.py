@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from daemon.assess import History, assess, tags_for
+from daemon.customer import buyer_address
 from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
@@ -87,9 +88,10 @@ def _history(row: dict[str, Any] | None) -> History:
     )
 
 
-def _skip_reason(parsed: ParsedMessage, kit: Toolkit) -> str:
+def _skip_reason(parsed: ParsedMessage, kit: Toolkit, buyer: str = "") -> str:
     domain = parsed.from_addr.rpartition("@")[2]
-    if domain and domain in kit.extractor.own_domains:
+    own = kit.extractor.own_domains
+    if domain and domain in own and (not buyer or buyer.rpartition("@")[2] in own):  # our own web form: its buyer
         return "from our own domain"
     if is_no_reply(parsed.from_addr) and not parsed.platform:
         return "no-reply sender"
@@ -110,7 +112,8 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limit
         return _skip(raw, store, NO_SENDER, parsed)
     meta: dict[str, Any] = {"sender": parsed.from_addr, "subject": parsed.subject, "content_hash": parsed.content_hash}
     thread_ids = (*parsed.references, parsed.in_reply_to) if parsed.in_reply_to or parsed.references else ()
-    prior = store.prior(raw.key.account, parsed.message_id, parsed.content_hash, parsed.from_addr, thread_ids)
+    buyer = buyer_address(parsed, kit.platforms, kit.extractor.own_domains)  # never a relay's address
+    prior = store.prior(raw.key.account, parsed.message_id, parsed.content_hash, buyer, thread_ids)
     if prior.duplicate is not None:
         outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=f"already processed as {prior.duplicate}")
         store.record(outcome, **meta)
@@ -120,7 +123,7 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limit
     checklist = _stage("extract", _checklist, parsed, kit, history, prior.thread)
     budget.check("extract")
     assessment = _stage("assess", assess, checklist, kit.decisions, history)
-    skip = _skip_reason(parsed, kit)
+    skip = _skip_reason(parsed, kit, buyer)
     notes = "; ".join(parsed.notes)
     if skip:
         outcome = Outcome(raw.key, parsed.message_id, "skipped", "none", reason=_joined(skip, notes), assessment=assessment)
@@ -139,11 +142,11 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limit
     tags = tags_for(assessment, kit.decisions) if mailbox.tags_supported else []
     mailbox.tag_later(raw.key, tags)
     customer = None
-    if outcome.status == "drafted" and parsed.from_addr:
+    if outcome.status == "drafted" and buyer:
         from daemon.store import CustomerUpdate  # noqa: PLC0415 - see the import of Store above
 
         customer = CustomerUpdate(
-            parsed.from_addr, {k: (f.as_json() if f else None) for k, f in checklist.items},
+            buyer, {k: (f.as_json() if f else None) for k, f in checklist.items},
             checklist.clarity, assessment.tier, kit.decisions.order.high_change_risk_changes,
             is_order=checklist.signal("is_order"),
         )  # fmt: skip

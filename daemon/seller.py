@@ -29,6 +29,7 @@ class Sender(_Strict):
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     title: str = ""
     phone: str = ""
+    language: str = "en"  # the language of notes to the salesperson (a mail held back for checking)
 
 
 class PriceBand(_Strict):
@@ -59,6 +60,7 @@ class Product(_Strict):
     materials: dict[str, str] = {}  # the standard material in other languages
     certifications: list[str] = []
     prices: list[PriceBand] = []
+    warranty_years: float | None = None  # overrides [terms] warranty_years
 
     def label(self, lang: str) -> str:
         return self.names.get(lang) or self.name
@@ -84,11 +86,31 @@ class Catalogue(_Strict):
     content_dir: str | None = None
 
 
+class Terms(_Strict):
+    """The seller's standard terms: what a quote states and what the buyer's own terms are compared with."""
+
+    payment: str = ""  # as a quote writes it, e.g. "T/T 30% deposit, 70% before shipment"
+    payments: dict[str, str] = {}  # the same in other languages
+    accepted_payment: list[str] = []  # methods accepted, e.g. ["T/T", "L/C at sight"]
+    deposit_pct: int | None = None
+    incoterm: str = ""  # the price basis of a quote, e.g. "FOB"
+    port: str = ""  # e.g. "Ningbo"
+    quote_validity_days: int | None = None
+    sample_lead_days: int | None = None
+    warranty_years: float | None = None
+    oem: bool | None = None  # logo printing, private label and custom packaging offered
+    oem_min_qty: int | None = None  # from this quantity on
+
+    def payment_in(self, lang: str) -> str:
+        return self.payments.get(lang) or self.payment
+
+
 class SellerFile(_Strict):
     company: Company
     sender: Sender
     signature: dict[str, str] = {}
     catalogue: Catalogue = Catalogue()
+    terms: Terms = Terms()
     product: list[Product] = []
 
 
@@ -110,6 +132,10 @@ class Seller:
     @property
     def products(self) -> list[Product]:
         return self.data.product
+
+    @property
+    def terms(self) -> Terms:
+        return self.data.terms
 
     def signature(self, lang: str) -> str:
         sig = self.data.signature

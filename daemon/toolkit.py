@@ -52,7 +52,9 @@ def load_toolkit(cfg: Config, identity: str | None = None, quiet: bool = False, 
         folders = [p for p in (overlay / "templates" if overlay else None, templates_dir()) if p is not None and p.is_dir()]
         env = make_environment(folders)
         check_templates(env)
-        drafter = Drafter(seller, labels, env, identity)
+        drafter = Drafter(seller, labels, env, identity, note_on_verify=decisions.risk.note,
+                          risk_signs=tuple(decisions.risk.signs))
+        drafter.platforms, drafter.own_domains = platforms, extractor.own_domains
     if not quiet:
         log.info(
             "Loaded %d rules from %d files (%s), rules version %s",

@@ -8,8 +8,18 @@ from typing import Any
 
 import regex
 
+from extractors import upstream
 from extractors.attached import AttachmentItems
-from extractors.core.model import ITEM_IDS, Checklist, Finding, ParsedMessage, Signal
+from extractors.core.model import (
+    CONTEXT_SIGNALS,
+    ITEM_IDS,
+    QUESTION_TOPICS,
+    RISK_SIGNALS,
+    Checklist,
+    Finding,
+    ParsedMessage,
+    Signal,
+)
 from extractors.engine import Engine, Result
 from extractors.identity import Identity, IdentityReader
 from extractors.policy import Condition, Policy, load_policy
@@ -18,6 +28,9 @@ from extractors.tables import Headers, load_headers
 
 _NOREPLY = regex.compile(r"^(?:no-?reply|noreply|do-?not-?reply|donotreply)[\w.+-]{0,30}@", regex.I)
 _SCHEME = regex.compile(r"^https?://", regex.I)
+# risk signs found here rather than by a rule: a dangerous attachment, a large order from free mail, the verdicts
+# of the receiving server (extractors/upstream.py)
+_COMPUTED_RISKS = ("risk_attachment", "risk_freemail_order", "upstream_spam", "upstream_auth_fail")
 _FACT = regex.compile(r"\{([a-z_]+)(\.text)?\}")
 
 
@@ -80,7 +93,29 @@ class Extractor:
                 if _holds(c, facts, items, counts):
                     out.append(_signal(name, c, facts))
                     break
-        return out
+        return out + self._context_signals(msg, facts, ident, items, any(s.name == "invalid" for s in out))
+
+    def _context_signals(self, msg: ParsedMessage, facts: _Facts, ident: Identity, items: dict[str, Finding | None],
+                         invalid: bool) -> list[Signal]:
+        """The buyer's questions (asks_*), risk signs of a lure, upstream verdicts and what kind of mail it is: the
+        signals the drafts read, beside the buyer signals of decisions.toml."""
+        out: list[Signal] = []
+        for name in (*(f"asks_{topic}" for topic in QUESTION_TOPICS), *CONTEXT_SIGNALS, *RISK_SIGNALS):
+            if name in _COMPUTED_RISKS or (name == "risk_platform_spoof" and msg.platform):
+                continue
+            found = facts.get(name)
+            if found is not None:
+                out.append(Signal(name, found[0] or name.upper(), found[1]))
+        risky = next((a for a in msg.attachments if a.danger), None)
+        if risky is not None and not invalid:
+            out.append(Signal("risk_attachment", "RISK_DANGEROUS_ATTACHMENT", f"{risky.danger} attached ({risky.filename})"))
+        qty = items["quantity"]
+        large = qty is not None and isinstance(qty.value, dict) and bool(
+            qty.value.get("container") or (qty.value.get("amount") or 0) >= self.policy.strength.large_quantity)
+        if ident.freemail and not msg.platform and "is_order" in facts and large:
+            out.append(Signal("risk_freemail_order", "RISK_FREEMAIL_LARGE_ORDER",
+                              "a large order from a free-mail address, with no company domain behind it"))
+        return out + upstream.verdicts(msg)
 
     def _reply_to_mismatch(self, msg: ParsedMessage) -> bool:
         """Replies diverted from a corporate sender to a free-mail address, a common scam pattern."""

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from extractors import cache, calendar, safe_regex
 from extractors.core.errors import RulesError
-from extractors.core.model import ITEM_IDS, SIGNAL_IDS
+from extractors.core.model import CONTEXT_SIGNALS, ITEM_IDS, QUESTION_TOPICS, RISK_SIGNALS, SIGNAL_IDS
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
 # The parts of a message a rule can read (`parts`); a new part is one more name here and a text for it in
@@ -58,7 +58,7 @@ NORMALISERS = (
 )
 # Signals that rules can feed; the signal stage combines them into the buyer signals (see decisions.toml).
 SIGNAL_NAMES = SIGNAL_IDS + ("lure", "generic_greeting", "generic_interest", "out_of_office", "platform_form",
-                             "order_words")
+                             "order_words") + tuple(f"asks_{topic}" for topic in QUESTION_TOPICS) + RISK_SIGNALS + CONTEXT_SIGNALS
 # {NAME} in a regex, a trigger word or a token pattern: a fragment (not \p{..} / \P{..}, not a {2,5} count)
 FRAGMENT_REF = re.compile(r"(?<!\\[pP])\{([A-Z][A-Z0-9_]+)\}")
 # a regex that opens with a fragment: \b and the value group may come first; the fragment is not made optional

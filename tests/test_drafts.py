@@ -20,6 +20,7 @@ from daemon import seller as seller_mod
 from daemon.assess import Decisions, History, assess, tags_for
 from daemon.drafting import (
     ACTIONS,
+    TEMPLATE_LANGS,
     Drafter,
     check_templates,
     load_labels,
@@ -88,6 +89,76 @@ LOCAL = {
         "packaging": f("packaging", "caja de color, 10 unidades por caja"),
         "sample": f("sample", "2 muestras"),
     },
+    "fr": {
+        "specs": f("specs", "150 W, IP66, 5000 K, 100-277 V"),
+        "quantity": f("quantity", {"amount": 2000, "unit": "pièces"}, "2 000 pièces"),
+        "lead_time": f("lead_time", {"days": 45}, "sous 45 jours"),
+        "material": f("material", "aluminium moulé sous pression"),
+        "payment_terms": f("payment_terms", {"terms": "30 % d'acompte, 70 % avant expédition", "deposit_pct": 30}),
+        "destination": f("destination", "Marseille"),
+        "packaging": f("packaging", "boîte couleur, 10 pièces par carton"),
+        "sample": f("sample", "2 échantillons"),
+    },
+    "de": {
+        "specs": f("specs", "150 W, IP66, 5000 K, 100-277 V"),
+        "quantity": f("quantity", {"amount": 2000, "unit": "Stück"}, "2.000 Stück"),
+        "lead_time": f("lead_time", {"days": 45}, "innerhalb von 45 Tagen"),
+        "material": f("material", "Aluminium-Druckguss"),
+        "payment_terms": f("payment_terms", {"terms": "30 % Anzahlung, 70 % vor Verschiffung", "deposit_pct": 30}),
+        "destination": f("destination", "Hamburg"),
+        "packaging": f("packaging", "Farbkarton, 10 Stück pro Umkarton"),
+        "sample": f("sample", "2 Muster"),
+    },
+    "pt": {
+        "specs": f("specs", "150 W, IP66, 5000 K, 100-277 V"),
+        "quantity": f("quantity", {"amount": 2000, "unit": "peças"}, "2.000 peças"),
+        "lead_time": f("lead_time", {"days": 45}, "em até 45 dias"),
+        "material": f("material", "alumínio fundido sob pressão"),
+        "payment_terms": f("payment_terms", {"terms": "30% de sinal, 70% antes do embarque", "deposit_pct": 30}),
+        "destination": f("destination", "Santos"),
+        "packaging": f("packaging", "caixa colorida, 10 peças por caixa"),
+        "sample": f("sample", "2 amostras"),
+    },
+    "ru": {
+        "specs": f("specs", "150 Вт, IP66, 5000 K, 100-277 В"),
+        "quantity": f("quantity", {"amount": 2000, "unit": "шт."}, "2000 шт."),
+        "lead_time": f("lead_time", {"days": 45}, "в течение 45 дней"),
+        "material": f("material", "литой алюминий"),
+        "payment_terms": f("payment_terms", {"terms": "30 % предоплата, 70 % до отгрузки", "deposit_pct": 30}),
+        "destination": f("destination", "Новороссийск"),
+        "packaging": f("packaging", "цветная коробка, 10 шт. в коробе"),
+        "sample": f("sample", "2 образца"),
+    },
+    "ar": {
+        "specs": f("specs", "150 واط، IP66، 5000 كلفن"),
+        "quantity": f("quantity", {"amount": 2000, "unit": "قطعة"}, "2000 قطعة"),
+        "lead_time": f("lead_time", {"days": 45}, "خلال 45 يومًا"),
+        "material": f("material", "ألمنيوم مصبوب"),
+        "payment_terms": f("payment_terms", {"terms": "30% دفعة مقدمة و70% قبل الشحن", "deposit_pct": 30}),
+        "destination": f("destination", "جدة"),
+        "packaging": f("packaging", "علبة ملونة، 10 قطع في الكرتونة"),
+        "sample": f("sample", "عينتان"),
+    },
+    "tr": {
+        "specs": f("specs", "150 W, IP66, 5000 K, 100-277 V"),
+        "quantity": f("quantity", {"amount": 2000, "unit": "adet"}, "2.000 adet"),
+        "lead_time": f("lead_time", {"days": 45}, "45 gün içinde"),
+        "material": f("material", "basınçlı döküm alüminyum"),
+        "payment_terms": f("payment_terms", {"terms": "%30 peşin, %70 sevkiyattan önce", "deposit_pct": 30}),
+        "destination": f("destination", "Mersin"),
+        "packaging": f("packaging", "renkli kutu, kolide 10 adet"),
+        "sample": f("sample", "2 numune"),
+    },
+    "it": {
+        "specs": f("specs", "150 W, IP66, 5000 K, 100-277 V"),
+        "quantity": f("quantity", {"amount": 2000, "unit": "pezzi"}, "2.000 pezzi"),
+        "lead_time": f("lead_time", {"days": 45}, "entro 45 giorni"),
+        "material": f("material", "alluminio pressofuso"),
+        "payment_terms": f("payment_terms", {"terms": "30% di anticipo, 70% prima della spedizione", "deposit_pct": 30}),
+        "destination": f("destination", "Genova"),
+        "packaging": f("packaging", "scatola a colori, 10 pezzi per cartone"),
+        "sample": f("sample", "2 campioni"),
+    },
 }
 
 
@@ -105,8 +176,18 @@ BODY = {
     "en": "Hello,\nplease quote your LED flood light 150W.\nRegards, Katrin",
     "zh": "您好，\n请报 150W LED 投光灯的价格。\n谢谢！",
     "es": "Buenos días:\nnecesitamos cotización de focos LED 150W.\nSaludos, Katrin",
+    "fr": "Bonjour,\nmerci de nous faire une offre pour votre projecteur LED 150W.\nCordialement,\nKatrin Vogel",
+    "de": "Guten Tag,\nbitte senden Sie uns ein Angebot für Ihren LED-Fluter 150W.\nMit freundlichen Grüßen\nKatrin Vogel",
+    "pt": "Bom dia,\ngostaria de um orçamento do refletor LED 150W.\nAtenciosamente,\nKatrin Vogel",
+    "ru": "Здравствуйте!\nПришлите, пожалуйста, цену на светодиодный прожектор 150W.\nС уважением,\nКатрин Фогель",
+    "ar": "مرحبًا،\nنرجو إرسال عرض سعر لكشاف LED بقدرة 150W.\nمع التحية،\nKatrin Vogel",
+    "tr": "Merhaba,\n150W LED projektörünüz için fiyat teklifi rica ederiz.\nSaygılarımızla,\nKatrin Vogel",
+    "it": "Buongiorno,\nvorremmo un preventivo per il vostro proiettore LED 150W.\nCordiali saluti,\nKatrin Vogel",
 }
-SUBJECT = {"en": "RFQ: LED flood light 150W", "zh": "询价：150W LED 投光灯", "es": "Cotización: foco LED 150W"}
+SUBJECT = {"en": "RFQ: LED flood light 150W", "zh": "询价：150W LED 投光灯", "es": "Cotización: foco LED 150W",
+           "fr": "Demande de prix : projecteur LED 150W", "de": "Anfrage: LED-Fluter 150W", "pt": "Orçamento: refletor LED 150W",
+           "ru": "Запрос: прожектор LED 150W", "ar": "طلب عرض سعر: كشاف LED 150W", "tr": "Teklif talebi: LED projektör 150W",
+           "it": "Richiesta di preventivo: proiettore LED 150W"}
 CORE9 = ["specs", "quantity", "lead_time", "certification", "material", "payment_terms", "trade_terms", "destination", "packaging"]
 LAST_ORDER = {
     "specs": FINDINGS["specs"].as_json(),
@@ -116,19 +197,20 @@ LAST_ORDER = {
 }
 # action -> (yes items, signals, history): one fixed input per action
 SCENARIOS: dict[str, tuple[list[str], tuple[str, ...], History]] = {
-    "catalogue_reply": (["specs"], ("price_only",), History()),
-    "follow_up_questions": (["specs", "quantity", "trade_terms", "destination", "company"], (), History()),
-    "precise_quote": (CORE9 + ["company", "contact"], (), History()),
-    "range_quote": (["specs"], ("declines_to_clarify", "price_only"), History()),
-    "sample_accept": (["specs", "quantity", "lead_time", "certification", "sample", "company", "contact"], ("sample_requested",), History()),
-    "sample_decline": (["sample", "destination"], ("sample_requested", "price_only"), History()),
+    "catalogue_reply": (["specs"], ("price_only", "asks_catalogue", "asks_shipping_cost"), History()),
+    "follow_up_questions": (["specs", "quantity", "trade_terms", "destination", "company"], ("asks_moq", "asks_oem"), History()),
+    "precise_quote": (CORE9 + ["company", "contact"], ("asks_price", "asks_payment", "asks_warranty"), History()),
+    "range_quote": (["specs"], ("declines_to_clarify", "price_only", "asks_certificates"), History()),
+    "sample_accept": (["specs", "quantity", "lead_time", "certification", "sample", "company", "contact"],
+                      ("sample_requested", "asks_price", "asks_lead_time"), History()),
+    "sample_decline": (["sample", "destination"], ("sample_requested", "price_only", "asks_samples", "asks_price"), History()),
     "nurture": (["specs"], (), History(previous_inquiries=2)),
     "order_confirmation": (
         ["specs", "quantity", "lead_time", "certification", "payment_terms", "trade_terms", "destination", "company", "contact"],
         ("is_order",), History(previous_inquiries=3, high_change_risk=True),
     ),
     "repeat_order": (
-        ["specs", "quantity", "lead_time", "certification", "packaging", "company", "contact"], (),
+        ["specs", "quantity", "lead_time", "certification", "packaging", "company", "contact"], ("refers_to_earlier_order",),
         History(previous_inquiries=1, has_order=True, last_order=LAST_ORDER),
     ),
 }
@@ -198,7 +280,7 @@ def compare(path: Path, actual: str) -> None:
     assert actual == path.read_text(encoding="utf-8"), f"{path} differs; if the change is intended: UPDATE_GOLDEN=1"
 
 
-CASES = [(action, lang) for lang in ("en", "zh", "es") for action in ACTIONS]
+CASES = [(action, lang) for lang in TEMPLATE_LANGS for action in ACTIONS]
 
 
 @pytest.mark.parametrize(("action", "lang"), CASES, ids=[f"{lang}-{action}" for action, lang in CASES])
@@ -302,9 +384,12 @@ def test_platform_inquiry_has_no_recipient_and_no_reply_is_never_used(drafter: D
 
 
 def test_language_falls_back_to_english(drafter: Drafter) -> None:
-    a = assess(checklist(CORE9, lang="de"), DECISIONS)
-    d = drafter.draft(message("en", language="de"), a, "r", now=NOW)
-    assert d is not None and "Quoted on the basis of the following confirmed requirements" in parts(parse(d.data))["plain"]
+    """A buyer writing a language without templates (here Dutch) gets the English reply."""
+    text = "Goedemiddag,\nwij zoeken een leverancier van LED schijnwerpers voor onze winkels in Nederland.\nMet vriendelijke groet, Joost"
+    a = assess(checklist(CORE9, lang="nl"), DECISIONS)
+    d = drafter.draft(message("en", language="nl", text=text, full_text=text), a, "r", now=NOW)
+    plain = parts(parse(d.data))["plain"] if d else ""
+    assert "Quoted on the basis of the following requirements" in plain and plain.startswith("Dear Joost,")
 
 
 def test_no_draft_for_invalid_or_auto_reply(drafter: Drafter) -> None:
@@ -327,7 +412,7 @@ def test_range_quote_preconditions_come_from_the_catalogue(drafter: Drafter) -> 
     assert ("with our standard material (die-cast aluminium housing, tempered glass) and CE, RoHS, ENEC certification, "
             "unit price USD 21.00-23.50") in text
     d = drafter.draft(message(subject="Your price", text="just send your price"), scenario("range_quote", "en"), "r", now=NOW)
-    assert d is not None and "[[product: with standard material and certification, unit price range]]" in parts(parse(d.data))["plain"]
+    assert d is not None and "[[not in our catalogue: with standard material and certification, unit price range]]" in parts(parse(d.data))["plain"]
 
 
 def test_every_template_names_its_variables() -> None:

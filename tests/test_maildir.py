@@ -107,7 +107,7 @@ def test_buyer_files_untouched(box: MaildirMailbox) -> None:
 def test_draft_saved_atomically_with_flag_d(box: MaildirMailbox) -> None:
     box.save_draft(draft())
     (saved,) = (box.drafts / "cur").iterdir()
-    assert saved.name.endswith(":2,D")
+    assert saved.name.endswith(":2,DS")
     assert saved.read_bytes() == draft().data
     assert list((box.drafts / "tmp").iterdir()) == [] and list((box.drafts / "new").iterdir()) == []
 

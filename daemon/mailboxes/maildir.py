@@ -178,12 +178,12 @@ class MaildirMailbox(Mailbox):
         return ids
 
     def save_draft(self, draft: Draft) -> None:
-        """Write the draft to tmp/, fsync it, then rename it into cur/ with flag D."""
+        """Write the draft to tmp/, fsync it, then rename it into cur/ with flags D and S (read, as mail clients save their own drafts)."""
         unique = self._draft_unique(draft.message_id)
         if self._locate(unique, self.drafts) is not None:
             log.debug("mailbox=%s draft %s already saved", self.name, unique)
             return
-        tmp, final = self.drafts / "tmp" / unique, self.drafts / "cur" / f"{unique}:2,D"
+        tmp, final = self.drafts / "tmp" / unique, self.drafts / "cur" / f"{unique}:2,DS"  # a draft, read
         try:
             with open(tmp, "wb") as fh:
                 fh.write(draft.data)

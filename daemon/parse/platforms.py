@@ -31,6 +31,16 @@ class PlatformSpec(BaseModel):
         return self.name
 
 
+class RelaySpec(BaseModel):
+    """A sender address that speaks for others: a web form, a mailing service, a shared or platform relay. Mail
+    from it is never a customer of its own; the buyer is in Reply-To or in the form's e-mail field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    sender: str  # regex on the sender address
+
+
 class _Compiled:
     def __init__(self, spec: PlatformSpec):
         self.spec = spec
@@ -62,8 +72,9 @@ class _Compiled:
 class Platforms:
     """The adapters of a platforms.toml file."""
 
-    def __init__(self, specs: list[PlatformSpec]):
+    def __init__(self, specs: list[PlatformSpec], relays: list[RelaySpec] | None = None):
         self.adapters = [_Compiled(s) for s in specs]
+        self.relays = [(r.name, safe_regex.compile_bounded(r.sender)) for r in relays or []]
 
     @classmethod
     def load(cls, path: Path) -> Platforms:
@@ -71,21 +82,30 @@ class Platforms:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise RulesError(f"{path}: cannot read platform adapters: {e}") from e
-        errors, specs = [], []
+        errors, specs, relays = [], [], []
         for i, item in enumerate(data.get("platform", [])):
             try:
                 specs.append(PlatformSpec.model_validate(item))
             except ValidationError as e:
                 errors += [f"{path} platform #{i + 1} [{'.'.join(map(str, err['loc']))}] {err['msg']}" for err in e.errors()]
-        extra = set(data) - {"platform"}
+        for i, item in enumerate(data.get("relay", [])):
+            try:
+                relays.append(RelaySpec.model_validate(item))
+            except ValidationError as e:
+                errors += [f"{path} relay #{i + 1} [{'.'.join(map(str, err['loc']))}] {err['msg']}" for err in e.errors()]
+        extra = set(data) - {"platform", "relay"}
         if extra:
-            errors.append(f"{path}: unknown top-level keys {sorted(extra)}; only [[platform]] tables belong here")
+            errors.append(f"{path}: unknown top-level keys {sorted(extra)}; only [[platform]] and [[relay]] tables belong here")
         if errors:
             raise RulesError(errors)
         try:
-            return cls(specs)
+            return cls(specs, relays)
         except safe_regex.UnsafePattern as e:
             raise RulesError(f"{path}: {e}") from e
+
+    def relay(self, sender: str) -> str:
+        """The name of the relay the sender address is (a web form, a mailing service...), or ""."""
+        return next((name for name, pattern in self.relays if pattern.search(sender)), "")
 
     def match(self, sender: str, subject: str, body: str) -> tuple[str, str, str] | None:
         """(platform name, buyer's message, form lines) when the mail is a platform notification."""

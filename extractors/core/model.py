@@ -40,6 +40,18 @@ SIGNAL_IDS: tuple[str, ...] = (
     "declines_to_clarify",
     "auto_reply",
 )
+# What a buyer may ask the seller (each detected as the signal `asks_<topic>` and answered in the draft).
+QUESTION_TOPICS: tuple[str, ...] = (
+    "moq", "price", "lead_time", "certificates", "oem", "payment", "shipping_cost", "samples", "catalogue", "warranty",
+)
+# Signs that an order- or payment-shaped mail may be a lure (each a signal; see daemon/assess.py).
+RISK_SIGNALS: tuple[str, ...] = (
+    "risk_portal", "risk_attachment", "risk_card_payment", "risk_private_shipper", "risk_overpayment",
+    "risk_bank_change", "risk_freemail_order", "risk_platform_spoof", "upstream_spam", "upstream_auth_fail",
+)
+# Further kinds of message a signal tells apart: payment-shaped mail (remittance, payment advice, bank details)
+# and a re-order that refers to an earlier order.
+CONTEXT_SIGNALS: tuple[str, ...] = ("payment_mail", "refers_to_earlier_order")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -276,6 +288,7 @@ class Assessment:
     response_due_hours: int | None = None
     order_risk: tuple[tuple[str, Any], ...] = ()
     changes: tuple[tuple[str, Any, Any], ...] = ()  # (item, finding-json at the last order or None, finding-json now)
+    last_order_known: bool = False  # the store holds the customer's last order (changes are against it)
 
     @property
     def clarity(self) -> int:
