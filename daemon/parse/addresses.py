@@ -1,19 +1,20 @@
 """Address headers parsed strictly (RFC 5322, RFC 6532 for UTF-8): an address comes only from an addr-spec, never
 from a display name, and only an address a reply can go to is kept.
 
-The stdlib's RFC 5322 parser (`email._header_value_parser`, the one behind `email.headerregistry`) reads the header
-as written, decoding encoded words only inside display names; `email.utils.parseaddr` on a decoded header would let
-a display name such as `=?utf-8?Q?x=0D=0ABcc:_victim@example.com?=` supply the address. `headerregistry.Address`
-itself refuses a decoded display name holding CR or LF, so the parser's mailboxes are read directly here and their
-display names cleaned. Domains are checked and turned into their ASCII form with `idna` (IDNA 2008, UTS 46).
+The stdlib's RFC 5322 parser (`email.headerregistry`, through `email.policy.default`) reads the header as written,
+decoding encoded words only inside display names; `email.utils.parseaddr` on a decoded header would let a display
+name such as `=?utf-8?Q?x=0D=0ABcc:_victim@example.com?=` supply the address. `headerregistry.Address` refuses a
+display name that decodes to CR or LF, so an encoded word that decodes to control characters is first written
+again without them (the address beside it is kept). Domains are checked and turned into their ASCII form with
+`idna` (IDNA 2008, UTS 46).
 """
 
 from __future__ import annotations
 
+import email.policy
 import logging
-from email import _header_value_parser as rfc5322
 from email import errors
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 
 import idna
 import regex
@@ -24,6 +25,7 @@ MAX_HEADER_CHARS = 4096  # an address header longer than this gives no address (
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF--[\p{C}\p{Z}\ufffd]]"
 _LOCAL = regex.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*", regex.V1)
 _LABEL = regex.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+_ENCODED_WORD = regex.compile(r"=\?[^?\s]{1,64}\?[bBqQ]\?[^?\s]*\?=")
 _ENCODED_ONLY = regex.compile(r"(?:=\?[^?\s]{1,64}\?[bBqQ]\?[^?\s]*\?=\s*)+")
 _CONTROL = regex.compile(r"[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffd]+")
 
@@ -78,18 +80,35 @@ def mailboxes(value: str, whole_word: bool = True) -> list[tuple[str, str]]:
             return []
         return mailboxes(decoded, whole_word=False) if decoded == clean(decoded) else []
     try:
-        parsed, rest = rfc5322.get_address_list(value)
+        header = email.policy.default.header_factory("to", _defused(value))
+        if any(isinstance(d, errors.InvalidHeaderDefect) for d in header.defects):
+            return []
+        listed = [(a.display_name, a.username, a.domain) for a in header.addresses]
     except Exception as e:  # noqa: BLE001 - a parser bug on hostile input must cost the address, not the message
         log.debug("address header not parsed: %s: %s", type(e).__name__, e)
         return []
-    if rest or any(isinstance(d, errors.InvalidHeaderDefect) for d in parsed.all_defects):
-        return []
     found = []
-    for mailbox in parsed.all_mailboxes:
-        address = addr_spec(mailbox.local_part, mailbox.domain)
+    for name, local, domain in listed:
+        address = addr_spec(local, domain)
         if address:
-            found.append((clean(mailbox.display_name or ""), address))
+            found.append((clean(name or ""), address))
     return found
+
+
+def _defused(value: str) -> str:
+    """The header with every encoded word that decodes to control characters (CR, LF, NUL...) written again
+    without them; an encoded word that cannot be decoded becomes a plain word."""
+
+    def one(m: regex.Match[str]) -> str:
+        try:
+            text = str(make_header(decode_header(m.group(0))))
+        except (UnicodeError, LookupError, ValueError, errors.MessageError):
+            return "x"
+        if text == clean(text):
+            return m.group(0)
+        return Header(clean(text) or "x", "utf-8").encode(maxlinelen=10_000).replace("\n", " ")
+
+    return _ENCODED_WORD.sub(one, value)
 
 
 def first_mailbox(value: str) -> tuple[str, str]:
