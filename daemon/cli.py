@@ -261,9 +261,10 @@ def rules_show(rule_id: str, directory: Path | None, lang: str | None) -> None:
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False, exists=True))
 def rules_test(directory: Path | None) -> None:
     """Run every rule's inline ok/fail examples and report the failures; exit 1 if any fails."""
+    from daemon.parse.language import detect
     from extractors.examples import run_examples
 
-    failures, total = run_examples(directory)
+    failures, total = run_examples(directory, lambda text: detect(text)[0])
     for line in failures:
         click.echo(line)
     click.echo(f"{total - len(failures)} passed, {len(failures)} failed")

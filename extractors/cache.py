@@ -26,7 +26,7 @@ from typing import TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 KEEP = 8
-_LIBRARIES = ("regex", "babel", "pydantic")
+_LIBRARIES = ("regex", "babel", "pydantic", "pycountry")
 
 
 def folder() -> Path | None:

@@ -146,13 +146,12 @@ class LanguageEngine:
         cs_terms: list[str] = []
         ci_terms: list[str] = list(rule.phrases)
         for name in rule.vocab:
-            vocab = ruleset.vocab[name]
+            vocab = ruleset.vocab_terms(name, self.lang)
             ci_terms.extend(vocab.terms)
             cs_terms.extend(vocab.case_sensitive)
-            for variant, canonical in vocab.canonical.items():
-                self.canonical[variant.lower()] = canonical
-            for t in vocab.terms + vocab.case_sensitive:
-                self.canonical.setdefault(t.lower(), t)
+            self.canonical.update(vocab.explicit)
+            for term, canonical in vocab.canonical.items():
+                self.canonical.setdefault(term, canonical)
         if rule.case_sensitive:
             return cs_terms + ci_terms, []
         return cs_terms, ci_terms

@@ -334,7 +334,9 @@ def term(text: str, ctx: Context) -> str | None:
 
 
 def place(text: str, ctx: Context) -> str | None:
-    return text.strip().strip(".,;:") or None
+    """A place as written, or the canonical name of a vocabulary's place ("Allemagne", "德国" -> "Germany")."""
+    t = text.strip().strip(".,;:")
+    return ctx.canonical.get(t.lower(), t) or None
 
 
 def plain_text(text: str, ctx: Context) -> str | None:

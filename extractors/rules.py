@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from extractors import cache, calendar, safe_regex
+from extractors import cache, calendar, places, safe_regex
 from extractors.core.errors import RulesError
 from extractors.core.model import CONTEXT_SIGNALS, ITEM_IDS, QUESTION_TOPICS, RISK_SIGNALS, SIGNAL_IDS
 
@@ -230,6 +230,38 @@ class Vocab(_Strict):
     terms: list[str] = []
     case_sensitive: list[str] = []  # acronyms that only count in this exact case (e.g. "CE", "UL")
     canonical: dict[str, str] = {}  # variant -> canonical name
+    # place names from CLDR (extractors/places.py) besides `terms`: "territories" (countries and regions) or
+    # "cities" (the exemplar cities of the time zones), in `locales` (default: places.DEFAULT_LOCALES), each
+    # mapped to its English name; a generated name equal to one of `case_sensitive` in any case is matched only
+    # as CLDR writes it, one in `exclude` (any case) is not taken
+    cldr: Literal["territories", "cities"] | None = None
+    locales: list[str] = []
+    exclude: list[str] = []
+
+    @field_validator("locales")
+    @classmethod
+    def _known_locales(cls, v: list[str]) -> list[str]:
+        unknown = [x for x in v if not places.known(x)]
+        if unknown:
+            raise ValueError(f"unknown CLDR locale {unknown[0]!r}; e.g. en, fr, zh_Hant, pt_BR")
+        return v
+
+    @model_validator(mode="after")
+    def _locales_of_cldr(self) -> Vocab:
+        if (self.locales or self.exclude) and self.cldr is None:
+            raise ValueError("`locales` and `exclude` are for a `cldr` vocabulary; add cldr = \"territories\" or \"cities\"")
+        return self
+
+
+@dataclass(frozen=True)
+class VocabTerms:
+    """The terms of a vocabulary as one language's rules match them: case-insensitive, case-sensitive, and each
+    term's canonical name (lowercased term -> name; `explicit` ones replace another vocabulary's)."""
+
+    terms: tuple[str, ...]
+    case_sensitive: tuple[str, ...]
+    canonical: dict[str, str]
+    explicit: dict[str, str]
 
 
 class Grammar(_Strict):
@@ -276,6 +308,9 @@ class RuleSet:
     notices: list[str] = field(default_factory=list)  # what `rules check` reports without failing
     # (language, rule id) -> for each regex, the words every match starts with (its leading word fragment), or None
     leads: dict[tuple[str, str], list[tuple[str, ...] | None]] = field(default_factory=dict)
+    shared: set[str] = field(default_factory=set)  # ids of the rules of shared/ (every language reads them)
+    # of each `cldr` vocabulary: language -> (name, canonical name) of its locales' places
+    places: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
 
     @property
     def languages(self) -> list[str]:
@@ -303,6 +338,36 @@ class RuleSet:
                             for word, n in calendar.month_names(loc, frag.cldr):
                                 out.setdefault(word, n)
         return out
+
+    def vocab_terms(self, name: str, lang: str) -> VocabTerms:
+        """A vocabulary's terms for the rules of a language: its own terms and, of a `cldr` vocabulary, the place
+        names of the language's locales and English ones; the English rules, which read the mail of every
+        language without rules of its own, take those languages' names too."""
+        vocab = self.vocab[name]
+        explicit = {k.lower(): v for k, v in vocab.canonical.items()}
+        canonical: dict[str, str] = {}
+        ci = list(vocab.terms)
+        cs = list(vocab.case_sensitive)
+        by_lang = self.places.get(name)
+        if by_lang:
+            taken = {"en", lang} | ({x for x in by_lang if x not in self.rules} if lang == "en" else set())
+            exact = {w.lower() for w in vocab.case_sensitive}
+            own = {w.lower() for w in vocab.terms}
+            for language in sorted(taken & by_lang.keys(), key=lambda x: (x != lang, x != "en", x)):
+                for term, canon in by_lang[language]:
+                    low = term.lower()
+                    canonical.setdefault(low, canon)
+                    if low in own:
+                        continue
+                    if low in exact or places.short(term):
+                        cs.append(term)
+                        if term.upper() != term:
+                            cs.append(term.upper())
+                    else:
+                        ci.append(term)
+        for t in vocab.terms + vocab.case_sensitive:
+            canonical.setdefault(t.lower(), t)
+        return VocabTerms(tuple(dict.fromkeys(ci)), tuple(dict.fromkeys(cs)), canonical, explicit)
 
     def rule(self, rule_id: str, lang: str | None = None) -> Rule | None:
         """The expanded rule of a language (default: the first language that has it)."""
@@ -404,7 +469,7 @@ def load(overlay: Path | None = None, shipped: Path | None = None) -> RuleSet:
     shipped = shipped or shipped_dir()
     files = [path for root in (shipped, overlay) if root is not None and root.is_dir() for _, path in _rule_files(root)]
     here = Path(__file__).resolve().parent
-    name = cache.key("rules", files, [here / "rules.py", here / "calendar.py", here / "safe_regex.py"])
+    name = cache.key("rules", files, [here / "rules.py", here / "calendar.py", here / "places.py", here / "safe_regex.py"])
     return cache.cached(name, lambda: _load(overlay, shipped))
 
 
@@ -446,6 +511,9 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
                 rs.origin[rule.id] = f"{label}:{_line_of(text, i)}"
                 if tag:
                     from_overlay.add(rule.id)
+    for name, vocab in rs.vocab.items():
+        if vocab.cldr is not None:
+            rs.places[name] = _places(vocab)
     for lang_rules in by_lang.values():
         for rule in lang_rules.values():
             for name in rule.vocab:
@@ -455,11 +523,13 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
     if errors:
         raise RulesError(errors)
     shared = by_lang.pop("shared", {})
+    rs.shared = set(shared)
     by_lang.pop("vocab", None)
     for lang_rules in [*by_lang.values(), shared]:
         for rule in lang_rules.values():
             rs.written.setdefault(rule.id, rule)
     expander = _Expander(rs)
+    rs.rules = {lang: [] for lang in by_lang}  # the languages with rules of their own (see `vocab_terms`)
     for lang, lang_rules in by_lang.items():
         rules: dict[str, Rule] = {}
         for rule in [*lang_rules.values(), *(r for r in shared.values() if r.id not in lang_rules)]:
@@ -482,6 +552,19 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
     rs.reviewed = {r.id for rules in rs.rules.values() for r in rules} - from_overlay
     rs.version = digest.hexdigest()[:12]
     return rs
+
+
+def _places(vocab: Vocab) -> dict[str, list[tuple[str, str]]]:
+    """language -> (name, canonical name) of a `cldr` vocabulary's locales, without its excluded names."""
+    assert vocab.cldr is not None
+    excluded = {w.lower() for w in vocab.exclude}
+    out: dict[str, dict[str, str]] = {}
+    for locale in vocab.locales or places.DEFAULT_LOCALES:
+        found = out.setdefault(places.language(locale), {})
+        for term, canonical in places.names(vocab.cldr, locale):
+            if term.lower() not in excluded:
+                found.setdefault(term, canonical)
+    return {lang: list(found.items()) for lang, found in out.items()}
 
 
 def _check_references(rs: RuleSet, lang: str, rules: dict[str, Rule]) -> list[str]:
@@ -547,13 +630,13 @@ class _Expander:
                 if frag.words:
                     out = list(frag.words)
                 elif frag.vocab:
-                    vocab = self.rs.vocab.get(frag.vocab)
-                    if vocab is None:
+                    if frag.vocab not in self.rs.vocab:
                         self.errors.append(f"{self.rs.origin[folder + '/{' + name + '}']} fragment {name}: unknown "
                                            f"vocabulary {frag.vocab!r}; define [vocab.{frag.vocab}] in vocab/")
                         out = []
                     else:
-                        out = list(vocab.terms) + list(vocab.case_sensitive)
+                        terms = self.rs.vocab_terms(frag.vocab, lang)
+                        out = list(terms.terms) + list(terms.case_sensitive)
                 elif frag.cldr:
                     out = [w for loc in frag.locales or [lang] for w, _ in calendar.month_names(loc, frag.cldr)]
             self._words[key] = out

@@ -1,8 +1,8 @@
 """Every rule's inline `ok` / `fail` examples, run through the engine (SpamAssassin's `test RULE ok|fail`).
 
 An `ok` example must make the rule itself produce its item or signal (a sub-rule: a hit); a `fail` example must
-not produce an accepted hit of that rule. Rules in `shared/` are checked with the English grammar, each example
-as the part the rule reads (see `extractors.examples`).
+not produce an accepted hit of that rule. A rule in `shared/` is checked in the language of each example (as its
+mail is read), each example as the part the rule reads (see `extractors.examples`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import datetime as dt
 
 import pytest
 
+from daemon.parse.language import detect
 from extractors.engine import Engine
-from extractors.examples import fires
+from extractors.examples import example_language, fires
 from extractors.rules import load
 
 RULESET = load()
@@ -20,17 +21,21 @@ DATE = dt.date(2025, 1, 15)
 
 
 def _cases() -> list[tuple[str, str, str, int, str, bool]]:
-    shared = {r.id for r in RULESET.rules.get("en", [])} & {r.id for r in RULESET.rules.get("zh", [])}
     cases = []
     seen: set[str] = set()
-    for lang in sorted(RULESET.rules):
+    for lang in sorted(RULESET.rules, key=lambda lang: (lang != "en", lang)):
         for rule in RULESET.rules[lang]:
-            if rule.id in seen or (rule.id in shared and lang != "en"):
+            if rule.id in seen:
                 continue
             seen.add(rule.id)
-            cases += [(lang, rule.id, "ok", i, text, True) for i, text in enumerate(rule.ok)]
-            cases += [(lang, rule.id, "fail", i, text, False) for i, text in enumerate(rule.fail)]
+            for kind, texts, must in (("ok", rule.ok, True), ("fail", rule.fail, False)):
+                cases += [(example_language(RULESET, lang, rule, text, _detect), rule.id, kind, i, text, must)
+                          for i, text in enumerate(texts)]
     return cases
+
+
+def _detect(text: str) -> str:
+    return detect(text)[0]
 
 
 CASES = _cases()

@@ -123,7 +123,7 @@ CASES = [
     ("Ship to our Dubai warehouse.", "destination", 'Dubai'),
     ("Do you ship to France?", "destination", 'France'),
     ("Delivery to our warehouse in New York City.", "destination", 'New York City'),
-    ("To be shipped to UAE.", "destination", 'UAE'),
+    ("To be shipped to UAE.", "destination", "United Arab Emirates"),
     ("CIF Hamburg please.", "destination", 'Hamburg'),
     ("We are based in Dubai.", "destination", False),
     ("Dunedin, New Zealand", "destination", False),
