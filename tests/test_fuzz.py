@@ -44,7 +44,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 100_000 if SOAK else 1_000))
 SEED = int(os.environ.get("FUZZ_SEED", 20261103))
 BATCH = 250
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-HANG_SECONDS = 10.0  # a message taking longer than this counts as a hang
+HANG_SECONDS = 10.0  # a message taking more CPU time than this counts as a hang (CPU time: a busy machine stalls wall time)
 KEY = MessageKey("fuzz", "INBOX", 1, 1)
 DRAFT_HEADERS = {"from", "to", "subject", "date", "message-id", "in-reply-to", "references", "mime-version",
                  "content-type"}
@@ -220,7 +220,7 @@ def test_fuzz_campaign(kit) -> None:  # noqa: ANN001
 
     def one(case: tuple[bytes, set[str]]) -> None:
         data, real = case
-        started = time.monotonic()
+        started = time.process_time()
         stats["messages"] += 1
         stats["bytes"] += len(data)
         rejected = screen(data, DEFAULT_LIMITS)
@@ -237,9 +237,9 @@ def test_fuzz_campaign(kit) -> None:  # noqa: ANN001
             return
         assert parsed.from_addr in real, f"sender {parsed.from_addr!r} is not among {sorted(real)}"
         draft = kit.drafter.draft(parsed, assessment, kit.rules_version)
-        spent = time.monotonic() - started
+        spent = time.process_time() - started
         slowest[0] = max(slowest[0], spent)
-        assert spent < HANG_SECONDS, f"took {spent:.1f} s"
+        assert spent < HANG_SECONDS, f"took {spent:.1f} s of CPU time"
         if draft is None:
             stats["no reply (decided)"] += 1
             return
@@ -257,7 +257,7 @@ def test_fuzz_campaign(kit) -> None:  # noqa: ANN001
         run = settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate, Phase.shrink],
                        suppress_health_check=list(HealthCheck))(seed(SEED + batch)(given(hostile_message())(one)))
         run()
-    figures = {"seed": SEED, "batch": BATCH, "examples": EXAMPLES, **stats, "slowest_message_s": round(slowest[0], 3),
+    figures = {"seed": SEED, "batch": BATCH, "examples": EXAMPLES, **stats, "slowest_message_cpu_s": round(slowest[0], 3),
                "total_s": round(time.monotonic() - started, 1),
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "crashes": 0, "hangs": 0,
                "injected_headers": 0, "foreign_recipients": 0}
