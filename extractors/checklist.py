@@ -125,6 +125,18 @@ class Extractor:
             msg.from_addr.rpartition("@")[2]
         )
 
+    def _reply_to_look_alike(self, msg: ParsedMessage) -> str:
+        """The Reply-To domain when its name is one or two letters away from the sender's (larimasamb.com and
+        larimasamba.com): replies go to whoever registered the look-alike. A company's other domain with the same
+        name (example.de beside example.com) is not one."""
+        if not msg.reply_to or not msg.from_addr:
+            return ""
+        reply_host, from_host = msg.reply_to.rpartition("@")[2].lower(), msg.from_addr.rpartition("@")[2].lower()
+        a, b = _domain_name(reply_host), _domain_name(from_host)
+        if a == b or min(len(a), len(b)) < 5 or self.identity.is_freemail(reply_host):
+            return ""
+        return reply_host if _edits(a, b) <= 2 else ""
+
     def _look_alike(self, msg: ParsedMessage) -> str:
         for link in msg.links:
             host = _SCHEME.sub("", link).split("/")[0].split(":")[0].lower()
@@ -197,6 +209,12 @@ class _Facts:
         if name == "risky_attachment":  # decided by the attachment's content (daemon/parse/filetype.py), not its name
             risky = next((a for a in msg.attachments if a.danger), None)
             return None if risky is None else ("", risky.danger, risky.filename)
+        if name in ("upstream_spam", "upstream_auth_fail"):
+            verdict = upstream.spam_verdict(msg) if name == "upstream_spam" else upstream.auth_verdict(msg)
+            return None if verdict is None else (verdict.rule, verdict.reason, verdict.reason)
+        if name == "reply_to_look_alike":
+            host = ext._reply_to_look_alike(msg)
+            return ("", "replies diverted to a look-alike of the sender's domain", host) if host else None
         if name == "sample_item":
             sample = self.items["sample"]
             return None if sample is None else (sample.rule, "the buyer states a sample need", repr(sample.evidence))
@@ -205,6 +223,27 @@ class _Facts:
             found = self.from_attachments[name]
             return found.rule, found.reason, ""
         return None if signal is None else (signal.rule, signal.reason, self.result.evidence(name))
+
+
+_SECOND_LEVEL = {"co", "com", "net", "org", "gov", "edu", "ac", "ne", "or"}
+
+
+def _domain_name(host: str) -> str:
+    """The registered name of a host: "larimasamba" of mail.larimasamba.com, "example" of example.co.uk."""
+    labels = host.split(".")
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else host
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
 
 
 def _holds(c: Condition, facts: _Facts, items: dict[str, Finding | None], counts: dict[str, list[str]]) -> bool:

@@ -28,6 +28,9 @@ FACTS = {
     "no_company": "no company identified",
     "sample_item": "the buyer states a sample need (the `sample` item)",
     "risky_attachment": "an attachment whose content is HTML, an archive, a disk image, a program, a script or a macro document",
+    "reply_to_look_alike": "replies diverted to a domain one or two letters away from the sender's",
+    "upstream_spam": "the receiving server's spam filter flagged the mail (X-Spam-Flag, X-Spam, X-Spam-Status, X-Spamd-Result)",
+    "upstream_auth_fail": "the sender's domain failed DMARC, DKIM or SPF at the receiving server (Authentication-Results, Received-SPF)",
 }
 # signs of a strong buyer the strength stage scores (their points and reasons are data)
 SIGNS = ("corporate_domain", "freemail", "website_matches", "company", "title", "phone", "stated_size",

@@ -1,0 +1,94 @@
+"""Scam, spam and lure mail against genuine buyers, whole messages through parse and extract: which invalid
+condition holds (decisions.toml [[signals.invalid]]), or none. Each lure has genuine buyers beside it that it must
+not catch: the same headers or wording on a mail that states what the buyer needs."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+
+from daemon import config as config_mod
+from daemon.parse.message import parse
+from daemon.toolkit import Toolkit, load_toolkit
+from extractors.core.model import Checklist, MessageKey, RawMessage
+
+# genuine buyers, each stating several concrete requirements, in several languages
+BUYER_EN = ("Dear Anna,\n\nWe need 2,000 pcs of 150W LED flood lights, IP66, aluminium housing, 5000K.\n"
+            "Delivery within 45 days to Hamburg, payment T/T 30% deposit.\n\nBest regards\nPeter Lang\nPurchasing Manager")
+BUYER_ES = ("Hola María,\n\nNecesitamos 500 unidades de paneles LED de 60x60 cm, 40W, carcasa de aluminio.\n"
+            "Entrega en 30 días en Valencia.\n\nSaludos\nJorge Ruiz")
+BUYER_ZH = "王经理您好：\n\n我们需要5000个不锈钢保温杯，容量500ml，304不锈钢，印我们的logo。交期30天。\n\n李明"
+GENERIC_EN = "Dear Sir/Madam,\n\nPlease send us your latest price list and catalogue.\n\nRegards\nTom"
+PAYMENT_EN = "Dear Sir,\n\nPlease find attached the payment advice for the invoice below.\n\nRegards\nKevin"
+
+SPAM_FLAG = (("X-Spam-Flag", "YES"),)
+SPAM_STATUS = (("X-Spam-Status", "Yes, score=11.2 required=5.0 tests=FREEMAIL_FROM"),)
+RSPAMD_RESULT = (("X-Spamd-Result", "default: True [15.40 / 15.00]"),)
+RSPAMD_ACTION = (("X-Rspamd-Action", "add header"),)
+RSPAMD_NO_ACTION = (("X-Rspamd-Action", "no action"),)
+DMARC_FAIL = (("Authentication-Results", "mx.example.net; spf=pass smtp.mailfrom=x; dmarc=fail (p=reject) header.from=bank.example"),)
+CLEAN = (("X-Spam-Status", "No, score=-0.4"), ("Authentication-Results", "mx.example.net; spf=pass; dkim=pass; dmarc=pass"))
+
+# (id, headers, From, Reply-To, body, the invalid condition that holds or None)
+CASES = [
+    ("spam-flag-generic", SPAM_FLAG, "tom@trade-house.example", "", GENERIC_EN, "INVALID_UPSTREAM_SPAM"),
+    ("spam-status-generic", SPAM_STATUS, "tom@trade-house.example", "", GENERIC_EN, "INVALID_UPSTREAM_SPAM"),
+    ("rspamd-result-generic", RSPAMD_RESULT, "tom@trade-house.example", "", GENERIC_EN, "INVALID_UPSTREAM_SPAM"),
+    ("rspamd-action-generic", RSPAMD_ACTION, "tom@trade-house.example", "", GENERIC_EN, "INVALID_UPSTREAM_SPAM"),
+    ("rspamd-no-action-generic", RSPAMD_NO_ACTION, "tom@trade-house.example", "", GENERIC_EN, None),
+    ("spam-flag-on-a-buyer-en", SPAM_FLAG, "peter.lang@lang-elektro.example", "", BUYER_EN, None),
+    ("spam-flag-on-a-buyer-es", SPAM_FLAG, "jorge@ruiz-iluminacion.example", "", BUYER_ES, None),
+    ("spam-flag-on-a-buyer-zh", SPAM_FLAG, "liming@cups.example", "", BUYER_ZH, None),
+    ("dmarc-fail-payment", DMARC_FAIL, "kevin@bank.example", "", PAYMENT_EN, "INVALID_UPSTREAM_AUTH_ORDER"),
+    ("dmarc-fail-on-a-buyer", DMARC_FAIL, "peter.lang@lang-elektro.example", "", BUYER_EN, None),
+    ("clean-payment", CLEAN, "kevin@bank.example", "", PAYMENT_EN, None),
+    ("reply-to-look-alike", (), "ngala@larimasamb.example", "ngala@larimasamba.example", GENERIC_EN, "INVALID_REPLY_TO_LOOK_ALIKE"),
+    ("reply-to-same-name-other-tld", (), "tom@trade-house.de", "tom@trade-house.com", BUYER_EN, None),
+    ("reply-to-look-alike-on-a-buyer", (), "peter@lang-elektro.example", "peter@lang-elektra.example", BUYER_EN, None),
+    ("reply-to-free-mail-price-list", (), "buyer@trade-house.example", "tradehouse.buyer@gmail.com", GENERIC_EN.replace("Dear Sir/Madam", "Dear Anna"),
+     "INVALID_REPLY_TO_FREEMAIL_GENERIC"),
+    ("reply-to-free-mail-buyer", (), "peter@lang-elektro.example", "peter.lang@gmail.com", BUYER_EN, None),
+    ("greets-an-address", (), "tom@trade-house.example", "", "Dear sales@seller.example,\n\nWe need your products, send your best price.", "LURE_GREETS_ADDRESS"),
+    ("greets-a-mailbox-name", (), "tom@trade-house.example", "", "Hello sales-dept,\n\nPlease find our new order and revert.", "LURE_GREETS_ADDRESS"),
+    ("greets-a-merge-field", (), "tom@trade-house.example", "", "Good day [[First Name]]\n\nKindly send your catalogue.", "LURE_GREETS_ADDRESS"),
+    ("greets-a-merge-field-es", (), "tom@trade-house.example", "", "Hola {{nombre}},\n\nEnvíenos su catálogo, por favor.", "LURE_GREETS_ADDRESS"),
+    ("greets-a-person-hyphenated", (), "tom@trade-house.example", "", "Hi Jean-Luc,\n\nPlease send your price list.", None),
+    ("greets-a-buyer-address-line", (), "peter.lang@lang-elektro.example", "", BUYER_EN.replace("Dear Anna", "Dear sales@seller.example"), None),
+    ("portal-lure", (), "rm@university.example", "", "Dear Sir/Madam,\n\nPlease sign in to our supplier portal to check the purchase order and "
+     "send your best price.", "INVALID_PORTAL_LURE"),
+    ("portal-with-a-buyer", (), "peter.lang@lang-elektro.example", "", BUYER_EN + "\nThe drawings are in our secure portal.", None),
+]
+
+
+@pytest.fixture(scope="module")
+def kit() -> Toolkit:
+    return load_toolkit(config_mod.embedded_default(), quiet=True, drafts=False)
+
+
+def checklist(kit: Toolkit, headers: tuple[tuple[str, str], ...], sender: str, reply_to: str, body: str) -> Checklist:
+    msg = EmailMessage()
+    msg["From"] = sender
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["To"] = "sales@seller.example"
+    msg["Subject"] = "Inquiry"
+    msg["Message-ID"] = "<lure-test@example>"
+    for name, value in headers:
+        msg[name] = value
+    msg.set_content(body)
+    parsed = parse(RawMessage(MessageKey("t", "INBOX", 1, 1), msg.as_bytes()), kit.platforms)
+    return kit.extractor.extract(parsed)
+
+
+@pytest.mark.parametrize(("headers", "sender", "reply_to", "body", "rule"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_invalid_condition(kit: Toolkit, headers: tuple[tuple[str, str], ...], sender: str, reply_to: str, body: str,
+                           rule: str | None) -> None:
+    found = next((s for s in checklist(kit, headers, sender, reply_to, body).signals if s.name == "invalid"), None)
+    assert (found.rule if found else None) == rule, found.reason if found else "not invalid"
+
+
+def test_each_verdict_is_a_reason_explain_shows(kit: Toolkit) -> None:
+    signals = checklist(kit, SPAM_FLAG + DMARC_FAIL, "kevin@bank.example", "", PAYMENT_EN).signals
+    reasons = {s.name: s.reason for s in signals}
+    assert ("x-spam-flag: YES" in reasons["invalid"], "DMARC" in reasons["upstream_auth_fail"]) == (True, True)
