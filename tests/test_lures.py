@@ -66,13 +66,14 @@ def kit() -> Toolkit:
     return load_toolkit(config_mod.embedded_default(), quiet=True, drafts=False)
 
 
-def checklist(kit: Toolkit, headers: tuple[tuple[str, str], ...], sender: str, reply_to: str, body: str) -> Checklist:
+def checklist(kit: Toolkit, headers: tuple[tuple[str, str], ...], sender: str, reply_to: str, body: str,
+              subject: str = "Inquiry") -> Checklist:
     msg = EmailMessage()
     msg["From"] = sender
     if reply_to:
         msg["Reply-To"] = reply_to
     msg["To"] = "sales@seller.example"
-    msg["Subject"] = "Inquiry"
+    msg["Subject"] = subject
     msg["Message-ID"] = "<lure-test@example>"
     for name, value in headers:
         msg[name] = value
@@ -92,3 +93,40 @@ def test_each_verdict_is_a_reason_explain_shows(kit: Toolkit) -> None:
     signals = checklist(kit, SPAM_FLAG + DMARC_FAIL, "kevin@bank.example", "", PAYMENT_EN).signals
     reasons = {s.name: s.reason for s in signals}
     assert ("x-spam-flag: YES" in reasons["invalid"], "DMARC" in reasons["upstream_auth_fail"]) == (True, True)
+
+
+# (id, subject, body, the rule that makes it invalid or None): lure wording against genuine buyers who use the
+# same words for their own needs
+WORDING = [
+    ("download-quotation-pt", "Solicitação de Orçamento", "Prezados,\n\nSolicitamos orçamento conforme arquivo.\n\nBaixar Orçamento", "LURE_DOWNLOAD_DOCUMENT"),
+    ("download-order-es", "Pedido nuevo", "Estimados:\n\nDescargue la orden de compra en el enlace.", "LURE_DOWNLOAD_DOCUMENT"),
+    ("download-order-fr", "Commande", "Bonjour,\n\nTéléchargez le bon de commande ci-dessous.", "LURE_DOWNLOAD_DOCUMENT"),
+    ("download-catalogue-buyer-fr", "Demande", "Bonjour Anne,\n\nJ'ai téléchargé votre catalogue. Nous voulons 300 lampes LED 10W, "
+     "boîtier en aluminium, livraison à Lyon.", None),
+    ("quote-request-buyer-pt", "Orçamento", "Olá Carlos,\n\nPrecisamos de orçamento para 1.000 garrafas térmicas de 500 ml, aço inox 304, "
+     "com nosso logo.", None),
+    ("file-transfer-order", "Files for you", "buyer@example.com\nsent you\nPurchase_Order_#5531.pdf\n\nGet your files\nDownload link",
+     "LURE_FILE_TRANSFER_ORDER"),
+    ("file-transfer-drawings-buyer", "Files for you", "peter@lang-elektro.example\nsent you\nDrawings_LED_v2.zip\n\nWe need 2,000 pcs "
+     "of 150W flood lights, IP66, aluminium housing.", None),
+    ("e-signature-notice", "Please DocuSign: PO 7781", "Your signature is requested on a document.\n\nClick 'Review Documents' "
+     "and enter the security code.", "LURE_E_SIGNATURE"),
+    ("middleman", "Supply contract", "Good morning,\n\nWe buy this oil in large quantities. I will give you the contact of the dealer "
+     "in your country and we share the profit.", "LURE_MIDDLEMAN"),
+    ("agent-buyer", "Agent", "Dear Anna,\n\nPlease give us the contact of your agent in Spain. We need 500 pcs of model LT-220, "
+     "aluminium, delivery in 30 days.", None),
+    ("open-account", "Order Enquiry", "Dear partner,\n\nWe would like to order with you. Send your catalogue. All our transactions "
+     "are strictly on open account.", "LURE_CREDIT_TERMS"),
+    ("net-terms-buyer", "RFQ", "Dear Anna,\n\nPlease quote 2,000 pcs of 150W flood lights, IP66, aluminium housing. Payment net 60 "
+     "days after delivery.", None),
+]
+
+
+def test_wording_table_is_large_enough() -> None:
+    assert (len(WORDING) >= 12, sum(1 for c in WORDING if c[3] is None) >= 5) == (True, True)
+
+
+@pytest.mark.parametrize(("subject", "body", "rule"), [c[1:] for c in WORDING], ids=[c[0] for c in WORDING])
+def test_lure_wording(kit: Toolkit, subject: str, body: str, rule: str | None) -> None:
+    found = next((s for s in checklist(kit, (), "sender@trade.example", "", body, subject).signals if s.name == "invalid"), None)
+    assert (found.rule if found else None) == rule, found.reason if found else "not invalid"
