@@ -119,6 +119,15 @@ WORDING = [
      "are strictly on open account.", "LURE_CREDIT_TERMS"),
     ("net-terms-buyer", "RFQ", "Dear Anna,\n\nPlease quote 2,000 pcs of 150W flood lights, IP66, aluminium housing. Payment net 60 "
      "days after delivery.", None),
+    ("anonymous-order-attached", "RE: new order", "Hello Sir,\n\nDid you get my last mail? Please confirm our new order attached "
+     "urgently.", "INVALID_ANONYMOUS_ORDER"),
+    ("named-order-attached", "PO 4471", "Dear Anna,\n\nPlease confirm our new order attached.\n\nPeter", None),
+    ("anonymous-order-with-items", "PO 4471", "Dear Sir,\n\nOur order is attached: 2,000 pcs of 150W flood lights, IP66, "
+     "delivery to Hamburg within 45 days.", None),
+    ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
+    ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
+    ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
+    ("zh-buyer-drawings-sent", "询价", "王经理您好：请查看刚发给您的图纸，我们需要3000个，铝合金外壳，交期45天。", None),
 ]
 
 
