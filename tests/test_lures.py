@@ -124,6 +124,14 @@ WORDING = [
     ("named-order-attached", "PO 4471", "Dear Anna,\n\nPlease confirm our new order attached.\n\nPeter", None),
     ("anonymous-order-with-items", "PO 4471", "Dear Sir,\n\nOur order is attached: 2,000 pcs of 150W flood lights, IP66, "
      "delivery to Hamburg within 45 days.", None),
+    ("card-and-private-shipper", "Order", "Hello,\n\nI need 300 pcs of the 10W lamp. I will pay by credit card and our private "
+     "shipper will pick up the goods.", "INVALID_CARD_AND_SHIPPER"),
+    ("overpayment-to-shipper", "Payment", "Dear Anna,\n\nWe sent a cheque for a higher amount, please refund the difference to our "
+     "private shipper.", "INVALID_OVERPAYMENT"),
+    ("card-buyer-own-forwarder", "Order", "Dear Anna,\n\nWe need 300 pcs of the 10W lamp, aluminium body. We pay by credit card, our "
+     "forwarder in Shenzhen collects.", None),
+    ("card-buyer-es", "Pedido", "Hola María,\n\nNecesitamos 500 unidades de paneles LED de 60x60 cm, 40W. Pagaremos con tarjeta de "
+     "crédito.", None),
     ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
     ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
     ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
