@@ -137,6 +137,25 @@ class Extractor:
             return ""
         return reply_host if _edits(a, b) <= 2 else ""
 
+    def _sender_look_alike(self, msg: ParsedMessage) -> str:
+        """The sender's (or Reply-To) domain, with the name it imitates, when its name is one letter away from a
+        company name the mail writes ("bakertiliy.com" in a mail signed Baker Tilly) or up to two from one of
+        [signals] look_alike_names ("aIibaba.com"); a name of eight letters or more, and of the same length."""
+        written = {w for w in _written_names(f"{msg.from_name}\n{msg.subject}\n{msg.text}\n{msg.signature}") if len(w) >= 8}
+        known = {n.lower() for n in self.policy.signals.look_alike_names}
+        for address in (msg.from_addr, msg.reply_to):
+            host = address.rpartition("@")[2].lower()
+            if not host or self.identity.is_freemail(host) or msg.platform:
+                continue
+            name = _domain_name(host).replace("-", "")
+            for other, most in ((n, 2) for n in known):
+                if len(other) == len(name) and 0 < _mismatches(name, other) <= most:
+                    return f"{host} (like {other})"
+            for other in written:
+                if len(other) == len(name) and _mismatches(name, other) == 1:
+                    return f"{host} (like {other})"
+        return ""
+
     def _look_alike(self, msg: ParsedMessage) -> str:
         for link in msg.links:
             host = _SCHEME.sub("", link).split("/")[0].split(":")[0].lower()
@@ -212,6 +231,9 @@ class _Facts:
         if name in ("upstream_spam", "upstream_auth_fail"):
             verdict = upstream.spam_verdict(msg) if name == "upstream_spam" else upstream.auth_verdict(msg)
             return None if verdict is None else (verdict.rule, verdict.reason, verdict.reason)
+        if name == "sender_look_alike":
+            found = ext._sender_look_alike(msg)
+            return ("", "the sender's domain imitates a name", found) if found else None
         if name == "reply_to_look_alike":
             host = ext._reply_to_look_alike(msg)
             return ("", "replies diverted to a look-alike of the sender's domain", host) if host else None
@@ -234,6 +256,19 @@ def _domain_name(host: str) -> str:
     if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:
         return labels[-3]
     return labels[-2] if len(labels) >= 2 else host
+
+
+_NAME_WORD = regex.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def _written_names(text: str) -> set[str]:
+    """Words and pairs of neighbouring words as a domain would write them ("Baker Tilly" -> "bakertilly")."""
+    words = [w.lower() for w in _NAME_WORD.findall(text)]
+    return set(words) | {a + b for a, b in zip(words, words[1:], strict=False)}
+
+
+def _mismatches(a: str, b: str) -> int:
+    return sum(1 for x, y in zip(a, b, strict=True) if x != y)
 
 
 def _edits(a: str, b: str) -> int:
