@@ -138,6 +138,17 @@ WORDING = [
      "forwarder in Shenzhen collects.", None),
     ("card-buyer-es", "Pedido", "Hola María,\n\nNecesitamos 500 unidades de paneles LED de 60x60 cm, 40W. Pagaremos con tarjeta de "
      "crédito.", None),
+    ("need-your-products-en", "Products Inquiry", "Hello,\n\nWe need your products and your price list.", "GENERIC_INTEREST_YOUR_PRODUCTS"),
+    ("generic-interest-es", "Consulta", "Estimados señores:\n\nEstamos interesados en sus productos. Envíen su catálogo.",
+     "GENERIC_INTEREST_ANY_LANGUAGE"),
+    ("generic-interest-fr", "Demande", "Madame, Monsieur,\n\nNous sommes intéressés par vos produits, merci d'envoyer vos prix.",
+     "GENERIC_INTEREST_ANY_LANGUAGE"),
+    ("generic-interest-de", "Anfrage", "Sehr geehrte Damen und Herren,\n\nwir haben Interesse an Ihren Produkten. Bitte senden Sie "
+     "Ihre Preisliste.", "GENERIC_INTEREST_ANY_LANGUAGE"),
+    ("interest-with-items-es", "Consulta", "Hola María,\n\nEstamos interesados en sus productos: 500 unidades de paneles LED de "
+     "60x60 cm, 40W, carcasa de aluminio.", None),
+    ("interest-with-items-en", "RFQ", "Dear Anna,\n\nWe have an inquiry regarding your products: 2,000 pcs of 150W flood lights, "
+     "IP66, aluminium housing.", None),
     ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
     ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
     ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
