@@ -3,10 +3,10 @@ nothing may be found; for a signal True when it must fire)."""
 
 CASES = [
     # specs
-    ("We need model LT-220, 12V 100Ah.", "specs", 'LT-220'),
-    ("Size 60x90cm, 5mm thick.", "specs", '60x90cm'),
-    ("Camera must be 1080p with a 4G module.", "specs", '4G module'),
-    ("Output power 350W, input 19V.", "specs", '350W'),
+    ("We need model LT-220, 12V 100Ah.", "specs", 'LT-220, 12V, 100Ah'),
+    ("Size 60x90cm, 5mm thick.", "specs", '60x90cm, 5mm'),
+    ("Camera must be 1080p with a 4G module.", "specs", '1080p, 4G module'),
+    ("Output power 350W, input 19V.", "specs", '350W, 19V'),
     ("Dimensions: 38 cm X 28 cm X 10 cm.", "specs", '38 cm X 28 cm X 10 cm'),
     ("Part number 7700-1234, two pieces.", "specs", '7700-1234'),
     ("Lamps must be IP65 rated.", "specs", 'IP65'),
@@ -18,6 +18,10 @@ CASES = [
     ("Please reply within 3 days.", "specs", False),
     ("We need good quality chairs.", "specs", False),
     ("Is it 12V?", "specs", False),
+    ("Panel 550W, 41.5V, size 2278x1134x35mm.", "specs", '550W, 41.5V, 2278x1134x35mm'),
+    ("Voltage: 220V; frequency 50Hz.", "specs", '220V, 50Hz'),
+    ("Is it 12V or 24V?", "specs", False),
+    ("Our office has 220V sockets? No idea.", "specs", False),
     # quantity
     ("We need 5,000 pcs.", "quantity", {'amount': 5000, 'unit': 'pcs'}),
     ("Our first order will be 300 sets.", "quantity", {'amount': 300, 'unit': 'sets'}),
@@ -68,7 +72,9 @@ CASES = [
     ("Good quality products please.", "certification", False),
     # material
     ("Body in SUS304.", "material", 'SUS304'),
-    ("Housing ABS + PC.", "material", 'ABS'),
+    ("Housing ABS + PC.", "material", 'ABS, PC'),
+    ("Seat in PU leather, legs in stainless steel.", "material", 'PU leather, stainless steel'),
+    ("Is it PVC or rubber?", "material", False),
     ("100% cotton, 180gsm.", "material", '100% cotton'),
     ("Lids in food-grade silicone.", "material", 'food-grade silicone'),
     ("Material: Fiberglass", "material", 'Fiberglass'),
@@ -170,7 +176,7 @@ CASES = [
     ("Colour Pantone 186C.", "customization", 'Pantone 186C'),
     ("OEM private label order.", "customization", 'private label'),
     ("100 pcs with logo printing.", "customization", 'logo printing'),
-    ("Custom designs based on our sketches.", "customization", 'Custom designs based'),
+    ("Custom designs based on our sketches.", "customization", 'Custom designs based on our sketches'),
     ("We need them in black and gold colour.", "customization", 'black and gold colour'),
     ("Please make it according to our drawing.", "customization", 'according to our drawing'),
     ("Do you do OEM?", "customization", False),
