@@ -24,6 +24,13 @@ _MULT = {"k": 1000, "K": 1000, "万": 10000, "千": 1000, "百": 100, "thousand"
 CONTAINER = re.compile(
     r"(?P<n>\d{1,3})\s*[x×*]\s*(?P<size>20|40|45)\s*['’′]?\s*(?P<kind>HQ|HC|GP|STD|DV|FT|FCL|RH)?", re.I
 )
+# Counts written as words ("two units", "a dozen", "one or two"): the first one read is the amount
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
+                "fifty": 50, "hundred": 100, "a hundred": 100, "a dozen": 12, "a couple": 2, "a pair": 2, "a few": 3}
+_NUMBER_WORD = re.compile(r"\b(?P<word>a (?:hundred|dozen|couple|pair|few)|" + "|".join(w for w in NUMBER_WORDS if " " not in w) + r")\b", re.I)
+_TIMES = re.compile(r"^\s?[x×](?=\s)")
+_NOT_UNIT_WORDS = {"of", "or", "and", "to", "more"}
 _UNIT_WORDS = re.compile(r"(?P<unit>[^\W\d_][\w/().-]{0,20})", re.U)
 CURRENCIES = {
     "usd": "USD", "us$": "USD", "$": "USD", "dollar": "USD", "dollars": "USD", "dólares": "USD", "dolares": "USD",
@@ -134,6 +141,10 @@ def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
         kind = (c.group("kind") or "").upper()
         return {"amount": int(c.group("n")), "unit": f"{c.group('size')}{kind or 'FT'}", "container": True}
     numbers = list(NUMBER.finditer(text))
+    if (w := _NUMBER_WORD.search(text)) and (not numbers or (w.start() == 0 and w.end() <= numbers[0].start())):
+        unit_m = _UNIT_WORDS.search(text[w.end() :])
+        unit = unit_m.group("unit") if unit_m else ""  # a lowercase word: a name ("two Radxa CM3") is no unit
+        return {"amount": NUMBER_WORDS[w.group("word").lower()], "unit": "" if unit in _NOT_UNIT_WORDS or not unit.islower() else unit}
     if not numbers:
         zh = _ZH_AMOUNT.search(text)
         if zh is None or not (amount := _zh_amount(zh.group())):
@@ -143,7 +154,7 @@ def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
     first = parse_number(numbers[0].group())
     if first is None or first <= 0:
         return None
-    tail = text[numbers[-1].end() :]
+    tail = _TIMES.sub("", text[numbers[-1].end() :], count=1)  # "3 x soldered pcb", "3x BSH Board": the thing
     unit_m = _UNIT_WORDS.search(tail)
     unit = unit_m.group("unit").lower() if unit_m else ""
     value: dict[str, Any] = {"amount": _int_or_float(first), "unit": unit}
