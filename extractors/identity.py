@@ -158,13 +158,34 @@ class IdentityReader:
         way = phone or next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None)  # a phone, else an address
         if not way:
             return None, True, phone is not None
-        evidence = title_text[title_m.start() : title_m.end()]
-        value = ", ".join(x for x in (name, evidence, way) if x)
+        title = title_text[title_m.start() : title_m.end()]
+        value = ", ".join(x for x in (name, title, way) if x)
+        start, end = _block(title_text, title_m.start(), title_m.end(), name, way)
         return (
-            Finding("contact", value, evidence, title_m.start(), title_m.end(), "CONTACT_NAME_TITLE_PHONE", 0.8, title_part),
+            Finding("contact", value, title_text[start:end], start, end, "CONTACT_NAME_TITLE_PHONE", 0.8, title_part),
             True,
             phone is not None,
         )
+
+
+_BLOCK_LINES = 8  # the most lines of a signature block read as one contact
+
+
+def _block(text: str, a: int, b: int, name: str, way: str | None) -> tuple[int, int]:
+    """The signature block that states the contact, as the buyer wrote it: from the line of the name (when it
+    stands at most a few lines above the title) to the line of the phone or address (when it stands at most a few
+    lines below), else the title's line."""
+    start = text.rfind("\n", 0, a) + 1
+    end = len(text) if (e := text.find("\n", b)) < 0 else e
+    if name:
+        above = text.rfind(name, max(0, start - 200), a)
+        if above >= 0 and text.count("\n", above, start) <= _BLOCK_LINES // 2:
+            start = text.rfind("\n", 0, above) + 1
+    if way:
+        below = text.find(way, b, end + 400)
+        if below >= 0 and text.count("\n", end, below) <= _BLOCK_LINES:
+            end = len(text) if (e := text.find("\n", below + len(way))) < 0 else e
+    return start, end
 
 
 def _whole_words(words: list[str], bounded: bool = True) -> re.Pattern[str] | None:

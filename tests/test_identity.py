@@ -241,3 +241,23 @@ COMPANY_TEXTS = [
 def test_company_line(extractor: Extractor, text: str, name: str | None) -> None:
     found = extractor.identity._company([("signature", text)], "", ["nordlicht-handel.example"])
     assert (found.evidence if found else None) == name
+
+
+# The contact's evidence is the signature block that states it: from the name's line to the phone's or address's
+# line, when they stand a few lines from the title; else the title's line.
+CONTACT_BLOCKS = [
+    ("name-title-phone", CORP, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nPurchasing Manager\nPhone: +49 40 6696 9214",
+     "Anna Berg\nPurchasing Manager\nPhone: +49 40 6696 9214"),
+    ("blank-lines", FREE, "Quote please.\n\nRegards,\n\nAnna Berg\n\nSenior Buyer\n\nNordlicht Handel GmbH\n\nTel: +49 40 6696 9214",
+     "Anna Berg\n\nSenior Buyer\n\nNordlicht Handel GmbH\n\nTel: +49 40 6696 9214"),
+    ("one-line", CORP, "Quote please.\n\nAnna Berg, Purchasing Manager, Nordlicht Handel GmbH, Tel: +49 40 6696 9214",
+     "Anna Berg, Purchasing Manager, Nordlicht Handel GmbH, Tel: +49 40 6696 9214"),
+    ("phone-far-below", CORP, "Quote please.\n\nAnna Berg\nPurchasing Manager\n" + "line\n" * 12 + "Tel: +49 40 6696 9214",
+     "Anna Berg\nPurchasing Manager"),
+]
+
+
+@pytest.mark.parametrize(("sender", "body", "evidence"), [c[1:] for c in CONTACT_BLOCKS], ids=[c[0] for c in CONTACT_BLOCKS])
+def test_contact_evidence_is_the_signature_block(extractor: Extractor, sender: str, body: str, evidence: str) -> None:
+    found = _checklist(extractor, sender, body).get("contact")
+    assert found is not None and found.evidence == evidence
