@@ -35,6 +35,8 @@ _STATED_SIZE = regex.compile(
     regex.I,
 )
 _CN_COMPANY = regex.compile(r"[\p{Han}（）()]{2,30}(?:有限公司|股份公司|集团|公司|商行|厂)")
+_CN_NOT_A_NAME = regex.compile(r"[我您你这]|贵(?:公司|司|方)")  # pronouns: a sentence about a company, not its name
+_FILE_NAME = regex.compile(r"\w_\w|\.(?:pdf|docx?|xlsx?|zip|rar|jpe?g|png|html?)\b", regex.I)
 _CN_COMPANY_ENDS = ("公司", "集团", "商行", "厂")  # a text without one of these has no _CN_COMPANY match
 _VERIFIED = regex.compile(r"verified buyer|verified|已认证|认证买家", regex.I)
 _LINE = regex.compile(r"[^\n]{2,120}")
@@ -85,6 +87,7 @@ class IdentityReader:
         suffixes = sorted(_terms(ruleset, "company_suffixes"), key=len, reverse=True)
         self.title = _whole_words(titles)
         self.suffix = _whole_words(suffixes)
+        self.platform_owners = tuple(t.casefold() for t in _terms(ruleset, "platform_owners"))
         self._suffix_spots = _whole_words(suffixes, bounded=False)
 
     def is_freemail(self, domain: str) -> bool:
@@ -131,6 +134,8 @@ class IdentityReader:
                     name = line
                 elif chinese and (m2 := _CN_COMPANY.search(line)):
                     name = m2.group()
+                if name and not self._may_be_company(name):
+                    continue
                 if name and not websites and not _name_matches_domain(name, corp_domain):
                     continue
                 if name:
@@ -138,6 +143,12 @@ class IdentityReader:
                     start = line_m.start() + line_m.group().find(name)
                     return Finding("company", f"{name}, {ref}", name, start, start + len(name), "COMPANY_NAME_AND_DOMAIN", 0.8, part)
         return None
+
+    def _may_be_company(self, name: str) -> bool:
+        """Not a file name (Company_profile_8253.pdf), a sentence that speaks of a company (这是对我们公司...) or
+        the platform that relayed the message (阿里巴巴香港有限公司 in a notification's footer)."""
+        folded = name.casefold()
+        return not (_FILE_NAME.search(name) or _CN_NOT_A_NAME.search(name) or any(p in folded for p in self.platform_owners))
 
     def _contact(self, msg: ParsedMessage, parts: Sequence[tuple[str, str]]) -> tuple[Finding | None, bool, bool]:
         title_m, title_part, title_text = None, "", ""

@@ -233,6 +233,10 @@ COMPANY_TEXTS = [
     ("no-suffix", "Anna Berg\nNordlicht Handel\nwww.nordlicht-handel.example", None),
     ("chinese-name", "王伟\n深圳市阳光贸易有限公司", "深圳市阳光贸易有限公司"),
     ("suffix-cut-at-120", "Abcdefghij " * 10 + "ZZZZZZ Ltd" + "Corp and more words", "Abcdefghij " * 10 + "ZZZZZZ Ltd"),
+    ("file-name", "Anna Berg\nCompany_profile_8253.pdf", None),
+    ("platform-footer", "阿里巴巴香港有限公司", None),
+    ("sentence-about-companies", "这是对我们公司从您公司", None),
+    ("province-name", "王伟\n贵州阳光贸易有限公司", "贵州阳光贸易有限公司"),
     ("suffix-in-long-line", "We " + "really " * 20 + "need a quote from Acme Ltd for this", "y really really really need a quote from Acme Ltd for this"),
 ]
 
