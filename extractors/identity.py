@@ -166,7 +166,8 @@ class IdentityReader:
             name = _name_near(title_text, title_m.start())
         if title_m is None or not name:
             return None, title_m is not None, phone is not None
-        way = phone or next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None)  # a phone, else an address
+        # a phone, else an address, else an e-mail address in the block below the title
+        way = phone or next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None) or _email_below(title_text, title_m.end())
         if not way:
             return None, True, phone is not None
         title = title_text[title_m.start() : title_m.end()]
@@ -309,10 +310,30 @@ def _person_name(display: str) -> str:
 
 
 def _name_near(text: str, pos: int) -> str:
-    """The line just above a title line, when it looks like a person's name."""
+    """The line just above a title line, when it looks like a person's name (also as typed in lowercase after a
+    capital: "Stanley ruttler")."""
     before = text[:pos].rstrip().splitlines()
     for line in reversed(before[-3:]):
-        name = _person_name(line.strip().strip(","))
+        line = line.strip().strip(",")
+        name = _person_name(line) or _typed_name(line)
         if name:
             return name
     return ""
+
+
+_NOT_NAME_WORDS = frozenset({"regards", "thanks", "thank", "best", "kind", "yours", "sincerely", "dear", "hello", "hi",
+                             "team", "cheers", "greetings", "wishes", "faithfully", "truly", "you", "warm", "respectfully"})
+_TYPED_NAME = regex.compile(r"\p{Lu}\p{Ll}{1,20}(?:\s\p{L}[\p{Ll}'-]{1,20}){1,2}")
+
+
+def _typed_name(line: str) -> str:
+    """A name of two or three words whose first is capitalised, the others typed in lowercase."""
+    if _TYPED_NAME.fullmatch(line) and not any(w.casefold() in _NOT_NAME_WORDS for w in line.split()):
+        return line
+    return ""
+
+
+def _email_below(text: str, pos: int) -> str | None:
+    """An e-mail address at most a few lines below the title, as the way to reach the person."""
+    m = _EMAIL.search(text, pos, pos + 400)
+    return m.group() if m and text.count("\n", pos, m.start()) <= _BLOCK_LINES else None
