@@ -58,6 +58,16 @@ _DATE_MONTH_PART = re.compile(
 )
 _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?:(?P<d>\d{1,2})[日号]|(?P<part>底|末|初|中|中旬|下旬|上旬))?")
 _DATE_ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
+# A numeric date with the year last (15/03/2026, 15.03.26): day first, unless the second number cannot be a month
+_DATE_NUMERIC = re.compile(r"(?<![\d/.])(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4}|\d{2})(?![\d/]|\.\d)")
+# A date said relative to today (this summer, next month, end of this month, Q3, before Christmas)
+_DATE_RELATIVE = re.compile(
+    r"\b(?:(?P<which>this|next|the\scoming|coming)\s+(?:(?P<season>spring|summer|autumn|fall|winter)|(?P<span>week|month|year))"
+    r"|(?:by|before|in|until)\s+(?P<season2>spring|summer|autumn|winter)"
+    r"|(?P<q>Q[1-4])|(?P<xmas>christmas))\b",
+    re.I,
+)
+_SEASON_END = {"spring": (5, 31), "summer": (8, 31), "autumn": (11, 30), "fall": (11, 30), "winter": (2, 28)}
 _PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%")
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
 _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+(?:of\s+)?|,\s*)?(?-i:(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4}))?", regex.I)
@@ -238,6 +248,13 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
         y = year or (ref.year if month >= ref.month else ref.year + 1)
         day = {"end": _month_end(y, month), "mid": 15, "start": 10}[part]
         return _future(y, month, day, ref)
+    if m := _DATE_NUMERIC.search(text):
+        first, second, y = int(m["a"]), int(m["b"]), int(m["y"])
+        day, month = (second, first) if second > 12 >= first else (first, second)
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return _future(y + 2000 if y < 100 else y, month, day, ref)
+    if m := _DATE_RELATIVE.search(text):
+        return _relative(m, ref)
     if m := _DATE_MONTH_PART.search(text):
         part_month = _month(m["m"], ctx)
         if part_month:
@@ -249,6 +266,30 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
             day_month = _month(m["m"], ctx)
             if day_month and 1 <= int(m["d"]) <= 31:
                 return _future(int(m["y"]) if m["y"] else None, day_month, int(m["d"]), ref)
+    return None
+
+
+def _relative(m: re.Match[str], ref: dt.date) -> dt.date | None:
+    """The last day a relative date allows: a season's end (northern), the end of this or next week, month or
+    year, a quarter's end, Christmas Eve."""
+    if m["xmas"]:
+        return _future(None, 12, 24, ref)
+    if m["q"]:
+        month = int(m["q"][1]) * 3
+        return _future(None, month, _month_end(ref.year, month), ref)
+    later = bool(m["which"]) and m["which"].lower() != "this"
+    if season := (m["season"] or m["season2"] or "").lower():
+        month, day = _SEASON_END[season]
+        year = ref.year + (1 if later or (month, day) < (ref.month, ref.day) else 0)
+        return dt.date(year, month, day)
+    span = (m["span"] or "").lower()
+    if span == "week":
+        return ref + dt.timedelta(days=(6 - ref.weekday()) + (7 if later else 0))
+    if span == "month":
+        y, mo = (ref.year + (ref.month == 12), ref.month % 12 + 1) if later else (ref.year, ref.month)
+        return dt.date(y, mo, _month_end(y, mo))
+    if span == "year":
+        return dt.date(ref.year + (1 if later else 0), 12, 31)
     return None
 
 
