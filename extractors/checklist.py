@@ -12,6 +12,7 @@ from extractors import upstream
 from extractors.attached import AttachmentItems
 from extractors.core.model import (
     CONTEXT_SIGNALS,
+    Attachment,
     ITEM_IDS,
     QUESTION_TOPICS,
     RISK_SIGNALS,
@@ -226,7 +227,7 @@ class _Facts:
         if name == "no_company":
             return ("", "no company named", "") if self.items["company"] is None else None
         if name == "risky_attachment":  # decided by the attachment's content (daemon/parse/filetype.py), not its name
-            risky = next((a for a in msg.attachments if a.danger), None)
+            risky = next((a for a in msg.attachments if a.danger and not _plain_archive(a)), None)
             return None if risky is None else ("", risky.danger, risky.filename)
         if name in ("upstream_spam", "upstream_auth_fail"):
             verdict = upstream.spam_verdict(msg) if name == "upstream_spam" else upstream.auth_verdict(msg)
@@ -245,6 +246,21 @@ class _Facts:
             found = self.from_attachments[name]
             return found.rule, found.reason, ""
         return None if signal is None else (signal.rule, signal.reason, self.result.evidence(name))
+
+
+# files a buyer zips up for a quotation: drawings, documents, sheets, pictures (an archive of only these, without a
+# password, is no lure by itself; it still shows as a risk sign to verify)
+_ORDINARY_FILES = {"pdf", "dwg", "dxf", "dwf", "step", "stp", "igs", "iges", "stl", "x_t", "sldprt", "sldasm", "ai", "eps",
+                   "cdr", "psd", "jpg", "jpeg", "png", "gif", "tif", "tiff", "bmp", "heic", "webp", "txt", "csv", "xlsx",
+                   "docx", "pptx", "ods", "odt"}
+
+
+def _plain_archive(a: Attachment) -> bool:
+    """An archive without a password whose files (all of them listed) are ordinary drawings, documents or pictures."""
+    if a.kind != "archive" or "password-protected" in a.reason or ", ..." in a.reason or ": " not in a.reason:
+        return False
+    names = [n.strip() for n in a.reason.split(": ", 1)[1].split(", ") if n.strip()]
+    return bool(names) and all(n.rpartition(".")[2].lower() in _ORDINARY_FILES for n in names if not n.endswith("/"))
 
 
 _SECOND_LEVEL = {"co", "com", "net", "org", "gov", "edu", "ac", "ne", "or"}

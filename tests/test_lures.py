@@ -4,14 +4,19 @@ not catch: the same headers or wording on a mail that states what the buyer need
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 
 import pytest
 
 from daemon import config as config_mod
 from daemon.parse.message import parse
+from daemon.parse.sandbox import Sandbox
 from daemon.toolkit import Toolkit, load_toolkit
 from extractors.core.model import Checklist, MessageKey, RawMessage
+from tests import attachment_fixtures as fx
 
 # genuine buyers, each stating several concrete requirements, in several languages
 BUYER_EN = ("Dear Anna,\n\nWe need 2,000 pcs of 150W LED flood lights, IP66, aluminium housing, 5000K.\n"
@@ -170,4 +175,44 @@ def test_wording_table_is_large_enough() -> None:
 @pytest.mark.parametrize(("subject", "body", "rule"), [c[1:] for c in WORDING], ids=[c[0] for c in WORDING])
 def test_lure_wording(kit: Toolkit, subject: str, body: str, rule: str | None) -> None:
     found = next((s for s in checklist(kit, (), "sender@trade.example", "", body, subject).signals if s.name == "invalid"), None)
+    assert (found.rule if found else None) == rule, found.reason if found else "not invalid"
+
+
+def _drawings_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bracket-A12.pdf", b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n")
+        z.writestr("bracket-A12.dwg", b"AC1027" + b"\x00" * 64)
+    return out.getvalue()
+
+
+# (id, body, attachment (name, type, maker), the invalid condition or None): a dangerous file where the order or the
+# payment should be, in several languages, against a buyer's plain archive of drawings
+ATTACHED = [
+    ("html-payment-advice", "Dear Sir,\n\nPlease see attached TT copy for the payment.", ("TT_Copy.html", "text/html", fx.html_po),
+     "INVALID_RISKY_ATTACHMENT"),
+    ("password-zip-order-fr", "Bonjour,\n\nVeuillez trouver notre bon de commande ci-joint.", ("commande.zip", "application/zip",
+     fx.password_zip), "INVALID_RISKY_ATTACHMENT"),
+    ("disk-image-order-de", "Guten Tag,\n\nanbei unsere Bestellung.", ("Bestellung.iso", "application/octet-stream", fx.iso_image),
+     "INVALID_RISKY_ATTACHMENT"),
+    ("plain-zip-of-drawings-en", "Dear Anna,\n\nPlease send your quotation for the parts in the attached drawings.",
+     ("drawings.zip", "application/zip", _drawings_zip), None),
+    ("plain-zip-of-drawings-de", "Guten Tag Frau Weber,\n\nbitte senden Sie ein Angebot für die Teile in den Zeichnungen.",
+     ("Zeichnungen.zip", "application/zip", _drawings_zip), None),
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox()
+    yield box
+    box.close()
+
+
+@pytest.mark.parametrize(("body", "file", "rule"), [c[1:] for c in ATTACHED], ids=[c[0] for c in ATTACHED])
+def test_dangerous_attachment(kit: Toolkit, sandbox: Sandbox, body: str, file: tuple[str, str, Callable[[], bytes]],
+                              rule: str | None) -> None:
+    raw = RawMessage(MessageKey("t", "INBOX", 1, 1), fx.mail(body, [(file[0], file[1], file[2]())], subject="Order"))
+    signals = kit.extractor.extract(parse(raw, kit.platforms, reader=sandbox)).signals
+    found = next((s for s in signals if s.name == "invalid"), None)
     assert (found.rule if found else None) == rule, found.reason if found else "not invalid"
