@@ -161,6 +161,10 @@ WORDING = [
     ("prepare-pi-known-buyer", "PI", "Dear Anna,\n\nKindly prepare the PI so we can pay today.\n\nPeter", None),
     ("zh-invoice-service", "发票", "您好！本公司代开各类增值税专用发票，点数优惠，可验证后付款。", "ZH_LURE_INVOICE_SERVICE"),
     ("zh-buyer-asks-vat-invoice", "询价", "王经理您好：我们需要5000个保温杯，304不锈钢，请开具增值税专用发票。", None),
+    ("flattery-reliable-source", "Order Inquiry", "Good day,\n\nAfter careful research we concluded that you are a reliable "
+     "supplier. Do you accept part payment?", "GENERIC_INTEREST_YOUR_PRODUCTS"),
+    ("flattery-with-items", "RFQ", "Dear Anna,\n\nWe found that you are a reliable supplier. Please quote 2,000 pcs of 150W flood "
+     "lights, IP66, aluminium housing.", None),
     ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
     ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
     ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
