@@ -133,7 +133,7 @@ class Extractor:
         if not msg.reply_to or not msg.from_addr:
             return ""
         reply_host, from_host = msg.reply_to.rpartition("@")[2].lower(), msg.from_addr.rpartition("@")[2].lower()
-        a, b = _domain_name(reply_host), _domain_name(from_host)
+        a, b = _domain_name(reply_host).replace("-", ""), _domain_name(from_host).replace("-", "")
         if a == b or min(len(a), len(b)) < 5 or self.identity.is_freemail(reply_host):
             return ""
         return reply_host if _edits(a, b) <= 2 else ""
@@ -141,7 +141,8 @@ class Extractor:
     def _sender_look_alike(self, msg: ParsedMessage) -> str:
         """The sender's (or Reply-To) domain, with the name it imitates, when its name is one letter away from a
         company name the mail writes ("bakertiliy.com" in a mail signed Baker Tilly) or up to two from one of
-        [signals] look_alike_names ("aIibaba.com"); a name of eight letters or more, and of the same length."""
+        [signals] look_alike_names ("aIibaba.com": one letter for a name of six to eight letters, two for a longer
+        one); a written name of eight letters or more; always a name of the same length."""
         written = {w for w in _written_names(f"{msg.from_name}\n{msg.subject}\n{msg.text}\n{msg.signature}") if len(w) >= 8}
         known = {n.lower() for n in self.policy.signals.look_alike_names}
         for address in (msg.from_addr, msg.reply_to):
@@ -149,8 +150,9 @@ class Extractor:
             if not host or self.identity.is_freemail(host) or msg.platform:
                 continue
             name = _domain_name(host).replace("-", "")
-            for other, most in ((n, 2) for n in known):
-                if len(other) == len(name) and 0 < _mismatches(name, other) <= most:
+            for other in known:
+                most = 2 if len(other) >= 9 else 1
+                if len(other) >= 6 and len(other) == len(name) and 0 < _mismatches(name, other) <= most:
                     return f"{host} (like {other})"
             for other in written:
                 if len(other) == len(name) and _mismatches(name, other) == 1:

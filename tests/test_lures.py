@@ -66,6 +66,8 @@ CASES = [
     ("greets-a-merge-field-es", (), "tom@trade-house.example", "", "Hola {{nombre}},\n\nEnvíenos su catálogo, por favor.", "LURE_GREETS_ADDRESS"),
     ("greets-a-person-hyphenated", (), "tom@trade-house.example", "", "Hi Jean-Luc,\n\nPlease send your price list.", None),
     ("greets-a-buyer-address-line", (), "peter.lang@lang-elektro.example", "", BUYER_EN.replace("Dear Anna", "Dear sales@seller.example"), None),
+    ("anonymous-order-from-a-company", (), "ravi@kumar-eng.example", "", "Dear Sir,\n\nPlease find attached our purchase order "
+     "4500123.\n\nRegards\nRavi Kumar\nPurchase Officer\nKumar Engineering Pvt Ltd\nwww.kumar-eng.example", None),
     ("portal-lure", (), "rm@university.example", "", "Dear Sir/Madam,\n\nPlease sign in to our supplier portal to check the purchase order and "
      "send your best price.", "INVALID_PORTAL_LURE"),
     ("portal-with-a-buyer", (), "peter.lang@lang-elektro.example", "", BUYER_EN + "\nThe drawings are in our secure portal.", None),
@@ -165,6 +167,10 @@ WORDING = [
      "supplier. Do you accept part payment?", "GENERIC_INTEREST_YOUR_PRODUCTS"),
     ("flattery-with-items", "RFQ", "Dear Anna,\n\nWe found that you are a reliable supplier. Please quote 2,000 pcs of 150W flood "
      "lights, IP66, aluminium housing.", None),
+    ("net-30-distributor", "Distribution", "Hi,\n\nWe are a distributor in Texas. Please send your price list and catalog. We "
+     "work on net 30 terms.", None),
+    ("greets-mr-dot-name", "Price", "Dear mr.wang,\n\nPlease send your price list.", None),
+    ("zh-pay-after-inspection", "询价", "王经理您好：我们需要500个保温杯，货到查验后付款。", None),
     ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
     ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
     ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
