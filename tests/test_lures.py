@@ -171,6 +171,15 @@ WORDING = [
      "work on net 30 terms.", None),
     ("greets-mr-dot-name", "Price", "Dear mr.wang,\n\nPlease send your price list.", None),
     ("zh-pay-after-inspection", "询价", "王经理您好：我们需要500个保温杯，货到查验后付款。", None),
+    ("visitor-list-for-sale", "Canton Fair 2026", "Hi,\n\nWould you be interested in acquiring the Canton Fair visitors list?",
+     "LURE_NOT_AN_INQUIRY"),
+    ("domain-registration-scare", "Brand name", "Dear Manager,\n\nA company applied to register your brand as their internet keywords "
+     "and domain names.", "LURE_NOT_AN_INQUIRY"),
+    ("advance-fee", "Fund", "Dear Beneficiary,\n\nYour compensation fund of USD 4,500,000 is ready.", "LURE_NOT_AN_INQUIRY"),
+    ("fair-visitor-buyer", "Canton Fair", "Dear Anna,\n\nWe visited your booth at the Canton Fair. Please quote 500 pcs of the 10W "
+     "lamp, aluminium body.", None),
+    ("zh-domain-scare", "域名注册", "总经理您好：我们收到一家公司申请注册域名，与贵公司品牌相同，请尽快确认。", "LURE_NOT_AN_INQUIRY"),
+    ("zh-fair-buyer", "询价", "王经理您好：我们在展会上看到了你们的保温杯，需要500个，304不锈钢。", None),
     ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
     ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
     ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
