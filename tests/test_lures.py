@@ -180,6 +180,10 @@ WORDING = [
      "lamp, aluminium body.", None),
     ("zh-domain-scare", "域名注册", "总经理您好：我们收到一家公司申请注册域名，与贵公司品牌相同，请尽快确认。", "LURE_NOT_AN_INQUIRY"),
     ("zh-fair-buyer", "询价", "王经理您好：我们在展会上看到了你们的保温杯，需要500个，304不锈钢。", None),
+    ("click-here-fr", "Commande", "Bonjour,\n\nCliquez ici pour voir la commande.", "LURE_CLICK_VERIFY_MORE_LANGUAGES"),
+    ("verify-account-de", "Konto", "Guten Tag,\n\nbitte bestätigen Sie Ihr Konto, um die Bestellung zu sehen.", "LURE_CLICK_VERIFY_MORE_LANGUAGES"),
+    ("click-here-buyer-fr", "Demande de prix", "Bonjour Anne,\n\nNous voulons 300 lampes LED 10W, boîtier en aluminium, livraison "
+     "à Lyon sous 30 jours. Cliquez ici pour voir notre site.", None),
     ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
     ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
     ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
