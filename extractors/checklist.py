@@ -237,6 +237,9 @@ class _Facts:
         if name == "sender_look_alike":
             found = ext._sender_look_alike(msg)
             return ("", "the sender's domain imitates a name", found) if found else None
+        if name == "upstream_dmarc_fail":  # DKIM or SPF alone also fail on forwarded and mailing-list mail
+            verdict = upstream.auth_verdict(msg) if "dmarc" in upstream.failed_checks(msg) else None
+            return None if verdict is None else (verdict.rule, verdict.reason, verdict.reason)
         if name == "reply_to_look_alike":
             host = ext._reply_to_look_alike(msg)
             return ("", "replies diverted to a look-alike of the sender's domain", host) if host else None

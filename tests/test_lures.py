@@ -33,6 +33,7 @@ RSPAMD_RESULT = (("X-Spamd-Result", "default: True [15.40 / 15.00]"),)
 RSPAMD_ACTION = (("X-Rspamd-Action", "add header"),)
 RSPAMD_NO_ACTION = (("X-Rspamd-Action", "no action"),)
 DMARC_FAIL = (("Authentication-Results", "mx.example.net; spf=pass smtp.mailfrom=x; dmarc=fail (p=reject) header.from=bank.example"),)
+SPF_FAIL = (("Authentication-Results", "mx.example.net; spf=fail smtp.mailfrom=bank.example; dkim=fail; dmarc=none"),)
 CLEAN = (("X-Spam-Status", "No, score=-0.4"), ("Authentication-Results", "mx.example.net; spf=pass; dkim=pass; dmarc=pass"))
 
 # (id, headers, From, Reply-To, body, the invalid condition that holds or None)
@@ -46,6 +47,7 @@ CASES = [
     ("spam-flag-on-a-buyer-es", SPAM_FLAG, "jorge@ruiz-iluminacion.example", "", BUYER_ES, None),
     ("spam-flag-on-a-buyer-zh", SPAM_FLAG, "liming@cups.example", "", BUYER_ZH, None),
     ("dmarc-fail-payment", DMARC_FAIL, "kevin@bank.example", "", PAYMENT_EN, "INVALID_UPSTREAM_AUTH_ORDER"),
+    ("spf-fail-payment", SPF_FAIL, "kevin@bank.example", "", PAYMENT_EN, None),
     ("dmarc-fail-on-a-buyer", DMARC_FAIL, "peter.lang@lang-elektro.example", "", BUYER_EN, None),
     ("clean-payment", CLEAN, "kevin@bank.example", "", PAYMENT_EN, None),
     ("reply-to-look-alike", (), "ngala@larimasamb.example", "ngala@larimasamba.example", GENERIC_EN, "INVALID_REPLY_TO_LOOK_ALIKE"),
