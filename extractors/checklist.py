@@ -12,6 +12,7 @@ from extractors import upstream
 from extractors.attached import AttachmentItems
 from extractors.core.model import (
     CONTEXT_SIGNALS,
+    Attachment,
     ITEM_IDS,
     QUESTION_TOPICS,
     RISK_SIGNALS,
@@ -132,7 +133,7 @@ class Extractor:
         if not msg.reply_to or not msg.from_addr:
             return ""
         reply_host, from_host = msg.reply_to.rpartition("@")[2].lower(), msg.from_addr.rpartition("@")[2].lower()
-        a, b = _domain_name(reply_host), _domain_name(from_host)
+        a, b = _domain_name(reply_host).replace("-", ""), _domain_name(from_host).replace("-", "")
         if a == b or min(len(a), len(b)) < 5 or self.identity.is_freemail(reply_host):
             return ""
         return reply_host if _edits(a, b) <= 2 else ""
@@ -140,7 +141,8 @@ class Extractor:
     def _sender_look_alike(self, msg: ParsedMessage) -> str:
         """The sender's (or Reply-To) domain, with the name it imitates, when its name is one letter away from a
         company name the mail writes ("bakertiliy.com" in a mail signed Baker Tilly) or up to two from one of
-        [signals] look_alike_names ("aIibaba.com"); a name of eight letters or more, and of the same length."""
+        [signals] look_alike_names ("aIibaba.com": one letter for a name of six to eight letters, two for a longer
+        one); a written name of eight letters or more; always a name of the same length."""
         written = {w for w in _written_names(f"{msg.from_name}\n{msg.subject}\n{msg.text}\n{msg.signature}") if len(w) >= 8}
         known = {n.lower() for n in self.policy.signals.look_alike_names}
         for address in (msg.from_addr, msg.reply_to):
@@ -148,8 +150,9 @@ class Extractor:
             if not host or self.identity.is_freemail(host) or msg.platform:
                 continue
             name = _domain_name(host).replace("-", "")
-            for other, most in ((n, 2) for n in known):
-                if len(other) == len(name) and 0 < _mismatches(name, other) <= most:
+            for other in known:
+                most = 2 if len(other) >= 9 else 1
+                if len(other) >= 6 and len(other) == len(name) and 0 < _mismatches(name, other) <= most:
                     return f"{host} (like {other})"
             for other in written:
                 if len(other) == len(name) and _mismatches(name, other) == 1:
@@ -226,7 +229,7 @@ class _Facts:
         if name == "no_company":
             return ("", "no company named", "") if self.items["company"] is None else None
         if name == "risky_attachment":  # decided by the attachment's content (daemon/parse/filetype.py), not its name
-            risky = next((a for a in msg.attachments if a.danger), None)
+            risky = next((a for a in msg.attachments if a.danger and not _plain_archive(a)), None)
             return None if risky is None else ("", risky.danger, risky.filename)
         if name in ("upstream_spam", "upstream_auth_fail"):
             verdict = upstream.spam_verdict(msg) if name == "upstream_spam" else upstream.auth_verdict(msg)
@@ -234,6 +237,9 @@ class _Facts:
         if name == "sender_look_alike":
             found = ext._sender_look_alike(msg)
             return ("", "the sender's domain imitates a name", found) if found else None
+        if name == "upstream_dmarc_fail":  # DKIM or SPF alone also fail on forwarded and mailing-list mail
+            verdict = upstream.auth_verdict(msg) if "dmarc" in upstream.failed_checks(msg) else None
+            return None if verdict is None else (verdict.rule, verdict.reason, verdict.reason)
         if name == "reply_to_look_alike":
             host = ext._reply_to_look_alike(msg)
             return ("", "replies diverted to a look-alike of the sender's domain", host) if host else None
@@ -245,6 +251,21 @@ class _Facts:
             found = self.from_attachments[name]
             return found.rule, found.reason, ""
         return None if signal is None else (signal.rule, signal.reason, self.result.evidence(name))
+
+
+# files a buyer zips up for a quotation: drawings, documents, sheets, pictures (an archive of only these, without a
+# password, is no lure by itself; it still shows as a risk sign to verify)
+_ORDINARY_FILES = {"pdf", "dwg", "dxf", "dwf", "step", "stp", "igs", "iges", "stl", "x_t", "sldprt", "sldasm", "ai", "eps",
+                   "cdr", "psd", "jpg", "jpeg", "png", "gif", "tif", "tiff", "bmp", "heic", "webp", "txt", "csv", "xlsx",
+                   "docx", "pptx", "ods", "odt"}
+
+
+def _plain_archive(a: Attachment) -> bool:
+    """An archive without a password whose files (all of them listed) are ordinary drawings, documents or pictures."""
+    if a.kind != "archive" or "password-protected" in a.reason or ", ..." in a.reason or ": " not in a.reason:
+        return False
+    names = [n.strip() for n in a.reason.split(": ", 1)[1].split(", ") if n.strip()]
+    return bool(names) and all(n.rpartition(".")[2].lower() in _ORDINARY_FILES for n in names if not n.endswith("/"))
 
 
 _SECOND_LEVEL = {"co", "com", "net", "org", "gov", "edu", "ac", "ne", "or"}

@@ -33,6 +33,7 @@ FACTS = {
                          "two from a name of [signals] look_alike_names",
     "upstream_spam": "the receiving server's spam filter flagged the mail (X-Spam-Flag, X-Spam, X-Spam-Status, X-Spamd-Result)",
     "upstream_auth_fail": "the sender's domain failed DMARC, DKIM or SPF at the receiving server (Authentication-Results, Received-SPF)",
+    "upstream_dmarc_fail": "the sender's domain failed DMARC at the receiving server (Authentication-Results: dmarc=fail)",
 }
 # signs of a strong buyer the strength stage scores (their points and reasons are data)
 SIGNS = ("corporate_domain", "freemail", "website_matches", "company", "title", "phone", "stated_size",

@@ -45,12 +45,18 @@ def spam_verdict(msg: ParsedMessage) -> Signal | None:
     return None
 
 
-def auth_verdict(msg: ParsedMessage) -> Signal | None:
-    """A failed DMARC, DKIM or SPF check recorded by the receiving server, as an `upstream_auth_fail` signal."""
+def failed_checks(msg: ParsedMessage) -> list[str]:
+    """The sender checks the receiving server recorded as failed: "dmarc", "dkim", "spf", in this order."""
     failed = sorted({m.group("method").lower() for m in _AUTH_FAIL.finditer(msg.header("authentication-results"))},
                     key=("dmarc", "dkim", "spf").index)
     if _SPF_FAIL.search(msg.header("received-spf")) and "spf" not in failed:
         failed.append("spf")
+    return failed
+
+
+def auth_verdict(msg: ParsedMessage) -> Signal | None:
+    """A failed DMARC, DKIM or SPF check recorded by the receiving server, as an `upstream_auth_fail` signal."""
+    failed = failed_checks(msg)
     if not failed:
         return None
     return Signal("upstream_auth_fail", "UPSTREAM_AUTH_FAIL",

@@ -4,14 +4,19 @@ not catch: the same headers or wording on a mail that states what the buyer need
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 
 import pytest
 
 from daemon import config as config_mod
 from daemon.parse.message import parse
+from daemon.parse.sandbox import Sandbox
 from daemon.toolkit import Toolkit, load_toolkit
 from extractors.core.model import Checklist, MessageKey, RawMessage
+from tests import attachment_fixtures as fx
 
 # genuine buyers, each stating several concrete requirements, in several languages
 BUYER_EN = ("Dear Anna,\n\nWe need 2,000 pcs of 150W LED flood lights, IP66, aluminium housing, 5000K.\n"
@@ -28,6 +33,7 @@ RSPAMD_RESULT = (("X-Spamd-Result", "default: True [15.40 / 15.00]"),)
 RSPAMD_ACTION = (("X-Rspamd-Action", "add header"),)
 RSPAMD_NO_ACTION = (("X-Rspamd-Action", "no action"),)
 DMARC_FAIL = (("Authentication-Results", "mx.example.net; spf=pass smtp.mailfrom=x; dmarc=fail (p=reject) header.from=bank.example"),)
+SPF_FAIL = (("Authentication-Results", "mx.example.net; spf=fail smtp.mailfrom=bank.example; dkim=fail; dmarc=none"),)
 CLEAN = (("X-Spam-Status", "No, score=-0.4"), ("Authentication-Results", "mx.example.net; spf=pass; dkim=pass; dmarc=pass"))
 
 # (id, headers, From, Reply-To, body, the invalid condition that holds or None)
@@ -41,6 +47,7 @@ CASES = [
     ("spam-flag-on-a-buyer-es", SPAM_FLAG, "jorge@ruiz-iluminacion.example", "", BUYER_ES, None),
     ("spam-flag-on-a-buyer-zh", SPAM_FLAG, "liming@cups.example", "", BUYER_ZH, None),
     ("dmarc-fail-payment", DMARC_FAIL, "kevin@bank.example", "", PAYMENT_EN, "INVALID_UPSTREAM_AUTH_ORDER"),
+    ("spf-fail-payment", SPF_FAIL, "kevin@bank.example", "", PAYMENT_EN, None),
     ("dmarc-fail-on-a-buyer", DMARC_FAIL, "peter.lang@lang-elektro.example", "", BUYER_EN, None),
     ("clean-payment", CLEAN, "kevin@bank.example", "", PAYMENT_EN, None),
     ("reply-to-look-alike", (), "ngala@larimasamb.example", "ngala@larimasamba.example", GENERIC_EN, "INVALID_REPLY_TO_LOOK_ALIKE"),
@@ -61,6 +68,8 @@ CASES = [
     ("greets-a-merge-field-es", (), "tom@trade-house.example", "", "Hola {{nombre}},\n\nEnvíenos su catálogo, por favor.", "LURE_GREETS_ADDRESS"),
     ("greets-a-person-hyphenated", (), "tom@trade-house.example", "", "Hi Jean-Luc,\n\nPlease send your price list.", None),
     ("greets-a-buyer-address-line", (), "peter.lang@lang-elektro.example", "", BUYER_EN.replace("Dear Anna", "Dear sales@seller.example"), None),
+    ("anonymous-order-from-a-company", (), "ravi@kumar-eng.example", "", "Dear Sir,\n\nPlease find attached our purchase order "
+     "4500123.\n\nRegards\nRavi Kumar\nPurchase Officer\nKumar Engineering Pvt Ltd\nwww.kumar-eng.example", None),
     ("portal-lure", (), "rm@university.example", "", "Dear Sir/Madam,\n\nPlease sign in to our supplier portal to check the purchase order and "
      "send your best price.", "INVALID_PORTAL_LURE"),
     ("portal-with-a-buyer", (), "peter.lang@lang-elektro.example", "", BUYER_EN + "\nThe drawings are in our secure portal.", None),
@@ -156,6 +165,27 @@ WORDING = [
     ("prepare-pi-known-buyer", "PI", "Dear Anna,\n\nKindly prepare the PI so we can pay today.\n\nPeter", None),
     ("zh-invoice-service", "发票", "您好！本公司代开各类增值税专用发票，点数优惠，可验证后付款。", "ZH_LURE_INVOICE_SERVICE"),
     ("zh-buyer-asks-vat-invoice", "询价", "王经理您好：我们需要5000个保温杯，304不锈钢，请开具增值税专用发票。", None),
+    ("flattery-reliable-source", "Order Inquiry", "Good day,\n\nAfter careful research we concluded that you are a reliable "
+     "supplier. Do you accept part payment?", "GENERIC_INTEREST_YOUR_PRODUCTS"),
+    ("flattery-with-items", "RFQ", "Dear Anna,\n\nWe found that you are a reliable supplier. Please quote 2,000 pcs of 150W flood "
+     "lights, IP66, aluminium housing.", None),
+    ("net-30-distributor", "Distribution", "Hi,\n\nWe are a distributor in Texas. Please send your price list and catalog. We "
+     "work on net 30 terms.", None),
+    ("greets-mr-dot-name", "Price", "Dear mr.wang,\n\nPlease send your price list.", None),
+    ("zh-pay-after-inspection", "询价", "王经理您好：我们需要500个保温杯，货到查验后付款。", None),
+    ("visitor-list-for-sale", "Canton Fair 2026", "Hi,\n\nWould you be interested in acquiring the Canton Fair visitors list?",
+     "LURE_NOT_AN_INQUIRY"),
+    ("domain-registration-scare", "Brand name", "Dear Manager,\n\nA company applied to register your brand as their internet keywords "
+     "and domain names.", "LURE_NOT_AN_INQUIRY"),
+    ("advance-fee", "Fund", "Dear Beneficiary,\n\nYour compensation fund of USD 4,500,000 is ready.", "LURE_NOT_AN_INQUIRY"),
+    ("fair-visitor-buyer", "Canton Fair", "Dear Anna,\n\nWe visited your booth at the Canton Fair. Please quote 500 pcs of the 10W "
+     "lamp, aluminium body.", None),
+    ("zh-domain-scare", "域名注册", "总经理您好：我们收到一家公司申请注册域名，与贵公司品牌相同，请尽快确认。", "LURE_NOT_AN_INQUIRY"),
+    ("zh-fair-buyer", "询价", "王经理您好：我们在展会上看到了你们的保温杯，需要500个，304不锈钢。", None),
+    ("click-here-fr", "Commande", "Bonjour,\n\nCliquez ici pour voir la commande.", "LURE_CLICK_VERIFY_MORE_LANGUAGES"),
+    ("verify-account-de", "Konto", "Guten Tag,\n\nbitte bestätigen Sie Ihr Konto, um die Bestellung zu sehen.", "LURE_CLICK_VERIFY_MORE_LANGUAGES"),
+    ("click-here-buyer-fr", "Demande de prix", "Bonjour Anne,\n\nNous voulons 300 lampes LED 10W, boîtier en aluminium, livraison "
+     "à Lyon sous 30 jours. Cliquez ici pour voir notre site.", None),
     ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
     ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
     ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
@@ -170,4 +200,44 @@ def test_wording_table_is_large_enough() -> None:
 @pytest.mark.parametrize(("subject", "body", "rule"), [c[1:] for c in WORDING], ids=[c[0] for c in WORDING])
 def test_lure_wording(kit: Toolkit, subject: str, body: str, rule: str | None) -> None:
     found = next((s for s in checklist(kit, (), "sender@trade.example", "", body, subject).signals if s.name == "invalid"), None)
+    assert (found.rule if found else None) == rule, found.reason if found else "not invalid"
+
+
+def _drawings_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bracket-A12.pdf", b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n")
+        z.writestr("bracket-A12.dwg", b"AC1027" + b"\x00" * 64)
+    return out.getvalue()
+
+
+# (id, body, attachment (name, type, maker), the invalid condition or None): a dangerous file where the order or the
+# payment should be, in several languages, against a buyer's plain archive of drawings
+ATTACHED = [
+    ("html-payment-advice", "Dear Sir,\n\nPlease see attached TT copy for the payment.", ("TT_Copy.html", "text/html", fx.html_po),
+     "INVALID_RISKY_ATTACHMENT"),
+    ("password-zip-order-fr", "Bonjour,\n\nVeuillez trouver notre bon de commande ci-joint.", ("commande.zip", "application/zip",
+     fx.password_zip), "INVALID_RISKY_ATTACHMENT"),
+    ("disk-image-order-de", "Guten Tag,\n\nanbei unsere Bestellung.", ("Bestellung.iso", "application/octet-stream", fx.iso_image),
+     "INVALID_RISKY_ATTACHMENT"),
+    ("plain-zip-of-drawings-en", "Dear Anna,\n\nPlease send your quotation for the parts in the attached drawings.",
+     ("drawings.zip", "application/zip", _drawings_zip), None),
+    ("plain-zip-of-drawings-de", "Guten Tag Frau Weber,\n\nbitte senden Sie ein Angebot für die Teile in den Zeichnungen.",
+     ("Zeichnungen.zip", "application/zip", _drawings_zip), None),
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox()
+    yield box
+    box.close()
+
+
+@pytest.mark.parametrize(("body", "file", "rule"), [c[1:] for c in ATTACHED], ids=[c[0] for c in ATTACHED])
+def test_dangerous_attachment(kit: Toolkit, sandbox: Sandbox, body: str, file: tuple[str, str, Callable[[], bytes]],
+                              rule: str | None) -> None:
+    raw = RawMessage(MessageKey("t", "INBOX", 1, 1), fx.mail(body, [(file[0], file[1], file[2]())], subject="Order"))
+    signals = kit.extractor.extract(parse(raw, kit.platforms, reader=sandbox)).signals
+    found = next((s for s in signals if s.name == "invalid"), None)
     assert (found.rule if found else None) == rule, found.reason if found else "not invalid"
