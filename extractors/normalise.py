@@ -30,11 +30,11 @@ CURRENCIES = {
     "美元": "USD", "美金": "USD",
     "eur": "EUR", "€": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR",
     "gbp": "GBP", "£": "GBP", "rmb": "CNY", "cny": "CNY", "¥": "CNY", "元": "CNY", "人民币": "CNY",
-    "aud": "AUD", "cad": "CAD", "jpy": "JPY", "inr": "INR", "aed": "AED", "brl": "BRL", "mxn": "MXN",
+    "r$": "BRL", "aud": "AUD", "cad": "CAD", "jpy": "JPY", "inr": "INR", "aed": "AED", "brl": "BRL", "mxn": "MXN",
     "clp": "CLP", "ars": "ARS", "cop": "COP", "pen": "PEN", "ngn": "NGN", "zar": "ZAR", "rub": "RUB",
 }
 _CURRENCY = re.compile(
-    r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
+    r"(?P<cur>US\$|R\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
     re.I,
 )
 _DURATION = re.compile(
@@ -65,7 +65,7 @@ _GROUPED = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
 _RANGE_SEP = re.compile(r"-|~|to|–|至|到")
 _PER_UNIT = re.compile(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each|pièce|unité|peça|unidade|pezzo)|per\s+\w+|each|单价|/个|/件|/套|"
                        r"por\s+unidad|c/u|par\s+(?:pièce|unité|paire)|l[’']unité|unitaire|por\s+(?:unidade|peça)|cada|al\s+pezzo|cad\.", re.I)
-_PER_TOTAL = re.compile(r"budget|total|presupuesto|预算|总", re.I)
+_PER_TOTAL = re.compile(r"budget|total|presupuesto|orçamento|budget|预算|总", re.I)
 _ZH_TENTHS = re.compile(r"([\d一二三四五六七八九])\s*成")
 _DIGIT = re.compile(r"\d")
 _PAYMENT_METHODS = tuple(
