@@ -56,6 +56,8 @@ _DATE_MONTH_PART = re.compile(
 _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?:(?P<d>\d{1,2})[日号]|(?P<part>底|末|初|中|中旬|下旬|上旬))?")
 _DATE_ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 _PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%")
+# EXW in words: "puesto en fábrica", "ex fábrica", "départ usine", "franco fabbrica", "posto na fábrica"
+_EX_WORKS = re.compile(r"puesto\s+en\s+f[aá]brica|ex\s?-?f[aá]brica|d[ée]part\s+usine|franco\s+fabbrica|posto\s+na\s+f[aá]brica|ex\s?works", re.I)
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
 _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+(?:of\s+)?|,\s*)?(?-i:(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4}))?", regex.I)
 
@@ -299,7 +301,7 @@ def money(text: str, ctx: Context) -> dict[str, Any] | None:
 def incoterm(text: str, ctx: Context) -> dict[str, Any] | None:
     m = _INCOTERM.search(text)
     if not m:
-        return None
+        return {"term": "EXW"} if _EX_WORKS.search(text) else None
     term = m["t"].upper().replace("CNF", "CFR").replace("C&F", "CFR")
     value: dict[str, Any] = {"term": term}
     place = m["place"]
@@ -341,11 +343,13 @@ def term(text: str, ctx: Context) -> str | None:
 def place(text: str, ctx: Context) -> str | None:
     """A place as written, or the canonical name of a vocabulary's place ("Allemagne", "德国" -> "Germany")."""
     t = text.strip().strip(".,;:")
+    if (name := ctx.canonical.get(t.lower())) is not None:
+        return name
     words = t.split()
-    for i in range(1, min(len(words), 4)):  # "en France", "vers la Belgique": the place after the preposition
+    for i in range(1, len(words)):  # "en France", "vers la Belgique", "en nuestro almacén de Valparaíso": the place
         if (name := ctx.canonical.get(" ".join(words[i:]).lower())) is not None:
             return name
-    return ctx.canonical.get(t.lower(), t) or None
+    return t or None
 
 
 def plain_text(text: str, ctx: Context) -> str | None:

@@ -58,7 +58,7 @@ CASES = [
     ('Accettate il 30% di acconto?', 'payment_terms', False),
     ("Grazie dell'offerta.", 'payment_terms', False),
     # destination
-    ('Quanto costa il trasporto fino a TREVISO / ITALIA?', 'destination', 'fino a TREVISO / ITALIA'),
+    ('Quanto costa il trasporto fino a TREVISO / ITALIA?', 'destination', 'Italy'),
     ('Spedizione in Svizzera per favore.', 'destination', 'Switzerland'),
     ('Consegna a Milano.', 'destination', 'a Milano'),
     ('Porto di destinazione: Genova', 'destination', 'Genova'),
