@@ -151,6 +151,11 @@ CASES = [
     ('Prix unitaire en euros.', 'trade_terms', False),
     ("Nous n'acceptons pas de prix EXW.", 'trade_terms', False),
     ('Merci pour le catalogue.', 'trade_terms', False),
+    # a count of what is bought, without a unit
+    ("Nous sommes intéressés par l'achat de 1 chariot élévateur.", 'quantity', {'amount': 1, 'unit': 'chariot'}),
+    ('Prix pour 50 chaises pliantes svp.', 'quantity', {'amount': 50, 'unit': 'chaises'}),
+    ('Prix de 100 euros.', 'quantity', False),
+    ('Délai de 30 jours pour 2 conteneurs.', 'lead_time', {'days': 30}),
 ]
 
 SIGNALS: list[tuple[str, str, bool]] = []

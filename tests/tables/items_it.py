@@ -151,6 +151,11 @@ CASES = [
     ('Prezzo unitario in euro.', 'trade_terms', False),
     ('Non accettiamo prezzi EXW.', 'trade_terms', False),
     ('Grazie per il catalogo.', 'trade_terms', False),
+    # a count of what is bought, without a unit
+    ("Siamo interessati all'acquisto di 3 carrelli elevatori.", 'quantity', {'amount': 3, 'unit': 'carrelli'}),
+    ('Prezzo per 50 sedie pieghevoli.', 'quantity', {'amount': 50, 'unit': 'sedie'}),
+    ('Prezzo per 100 euro.', 'quantity', False),
+    ('Ci servono 30 giorni.', 'quantity', False),
 ]
 
 SIGNALS: list[tuple[str, str, bool]] = []

@@ -151,6 +151,11 @@ CASES = [
     ('Preço unitário em reais.', 'trade_terms', False),
     ('Não aceitamos preço EXW.', 'trade_terms', False),
     ('Obrigado pelo catálogo.', 'trade_terms', False),
+    # a count of what is bought, without a unit
+    ('Gostaria de um orçamento de 100 chaveiros personalizados.', 'quantity', {'amount': 100, 'unit': 'chaveiros'}),
+    ('Precisamos de 50 cadeiras dobráveis.', 'quantity', {'amount': 50, 'unit': 'cadeiras'}),
+    ('Preço de 100 reais.', 'quantity', False),
+    ('Precisamos de 30 dias.', 'quantity', False),
 ]
 
 SIGNALS: list[tuple[str, str, bool]] = []
