@@ -156,6 +156,11 @@ CASES = [
     ('Prix pour 50 chaises pliantes svp.', 'quantity', {'amount': 50, 'unit': 'chaises'}),
     ('Prix de 100 euros.', 'quantity', False),
     ('Délai de 30 jours pour 2 conteneurs.', 'lead_time', {'days': 30}),
+    # goods or parcels for a place
+    ('Quand puis-je recevoir les colis pour la Suisse ?', 'destination', 'Switzerland'),
+    ('La marchandise pour la Belgique, svp.', 'destination', 'Belgium'),
+    ('Un colis pour notre client.', 'destination', False),
+    ('La marchandise vient de Chine.', 'destination', False),
 ]
 
 SIGNALS: list[tuple[str, str, bool]] = []
