@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from daemon.assess import History, assess, tags_for
-from daemon.customer import buyer_address
+from daemon.customer import buyer_address, company_name, country_of
 from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
@@ -143,19 +143,40 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limit
     mailbox.tag_later(raw.key, tags)
     customer = None
     if outcome.status == "drafted" and buyer:
-        from daemon.store import CustomerUpdate  # noqa: PLC0415 - see the import of Store above
 
-        customer = CustomerUpdate(
-            buyer, {k: (f.as_json() if f else None) for k, f in checklist.items},
-            checklist.clarity, assessment.tier, kit.decisions.order.high_change_risk_changes,
-            is_order=checklist.signal("is_order"),
-        )  # fmt: skip
+        customer = _customer_update(buyer, parsed, checklist, assessment, kit)
     store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer, **meta)
     log.info(
         "mailbox=%s uid=%s clarity=%d/18 priority=%s tier=%s action=%s status=%s",
         raw.key.account, raw.key.uid, checklist.clarity, assessment.priority, assessment.tier, outcome.action, outcome.status,
     )
     return outcome
+
+
+def _customer_update(buyer: str, parsed: ParsedMessage, checklist: Checklist, assessment: Assessment,
+                     kit: Toolkit) -> Any:
+    """The buyer's customer row after this inquiry: its values, decisions and what the CRM columns take."""
+    from daemon.store import CustomerUpdate  # noqa: PLC0415 - see the import of Store above
+
+    items = dict(checklist.items)
+    order = kit.decisions.order
+
+    def value(item: str) -> Any:
+        f = items.get(item)
+        return f.value if f is not None else None
+
+    changes = tuple({"item": item, "before": (before or {}).get("value"), "now": now.get("value")}
+                    for item, before, now in assessment.changes)
+    return CustomerUpdate(
+        buyer, {k: (f.as_json() if f else None) for k, f in checklist.items}, checklist.clarity, assessment.tier,
+        order.high_change_risk_changes, is_order=checklist.signal("is_order"),
+        change_after_order_at=order.high_change_risk_after_order, priority=assessment.priority,
+        mode=assessment.follow_up_mode, action=assessment.action, message_id=parsed.message_id, subject=parsed.subject,
+        company=company_name(value("company")) or None,
+        contact=(str(value("contact")) if value("contact") else None),
+        country=country_of(buyer, value("destination")) or None,
+        missing=tuple(checklist.missing), changes=changes, reasons=dict(assessment.reasons),
+    )  # fmt: skip
 
 
 def _joined(*reasons: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
 from daemon.store.database import Database
-from daemon.store.schema import MESSAGE_ID_MAX, Base, Customer, Message, UTCDateTime, utcnow
+from daemon.store.schema import MESSAGE_ID_MAX, Base, Customer, CustomerEvent, Message, UTCDateTime, utcnow
 from extractors.core.model import MessageKey, Outcome
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ STATUS_CHUNK = 500  # keys per query when reading the statuses of many messages
 KEEP_IF_EMPTY = ("message_id", "content_hash", "sender", "subject", "language", "rules_version")
 MESSAGES: sa.Table = Message.__table__  # type: ignore[assignment]  # a declarative class's Table
 CUSTOMERS: sa.Table = Customer.__table__  # type: ignore[assignment]
+EVENTS: sa.Table = CustomerEvent.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,20 @@ class CustomerUpdate:
     tier: str | None
     change_risk_at: int  # changed requirements that make the buyer a high change risk (decisions.toml [order])
     is_order: bool = False
+    change_after_order_at: int = 1  # changed values after an order that make the buyer a high change risk
+    priority: str | None = None
+    mode: str | None = None
+    action: str = ""
+    status: str = "drafted"  # of this inquiry: drafted, skipped, lead
+    source: str = "mail"  # mail or lead (a trade-show lead)
+    message_id: str = ""
+    subject: str = ""
+    company: str | None = None  # None: keep what is known
+    contact: str | None = None
+    country: str | None = None
+    missing: tuple[str, ...] = ()
+    changes: tuple[dict[str, Any], ...] = ()  # values restated since the last order: item, before, now
+    reasons: dict[str, str] = field(default_factory=dict)  # the decisions' reasons (tier, follow_up_mode)
 
 
 def _row(obj: Base | None) -> dict[str, Any] | None:
@@ -217,6 +232,29 @@ class Records(Database):
         with self._tx() as s:
             return [_row(m) or {} for m in s.execute(query).scalars()]
 
+    def customers(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The customers, the most recently seen first."""
+        query = sa.select(CUSTOMERS).order_by(C.last_seen.desc(), C.id.desc()).limit(limit)
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def customer_by_id(self, customer_id: int) -> dict[str, Any] | None:
+        """One customer by its id."""
+        with self._conn() as c:
+            row = c.execute(sa.select(CUSTOMERS).where(C.id == customer_id)).mappings().first()
+        return None if row is None else dict(row)
+
+    def customer_events(self, customer_id: int) -> list[dict[str, Any]]:
+        """A customer's inquiries and leads, oldest first."""
+        query = sa.select(EVENTS).where(EVENTS.c.customer_id == customer_id).order_by(EVENTS.c.at, EVENTS.c.id)
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def add_customer(self, update: CustomerUpdate) -> dict[str, Any]:
+        """Record one inquiry or lead of a buyer without a message (a trade-show lead); return the customer row."""
+        with self._conn() as c:
+            return _bump_customer(c, update)
+
     def counts(self, account: str | None = None) -> dict[str, int]:
         """Count the messages by status."""
         query = sa.select(Message.status, func.count()).group_by(Message.status)
@@ -229,8 +267,8 @@ class Records(Database):
 _KEY_COLUMNS = ["account", "folder", "uidvalidity", "uid"]
 # A new buyer's row; a concurrent first inquiry of the same buyer (another mailbox's thread) inserts nothing.
 _SEED_CUSTOMER = sa.text(
-    "INSERT INTO customers (address, domain, first_seen, last_seen, inquiries, change_count, high_change_risk) "
-    "VALUES (:address, :domain, :now, :now, 0, 0, :risk) ON CONFLICT (address) DO NOTHING"
+    "INSERT INTO customers (address, domain, first_seen, last_seen, inquiries, change_count, high_change_risk, source) "
+    "VALUES (:address, :domain, :now, :now, 0, 0, :risk, :source) ON CONFLICT (address) DO NOTHING"
 ).bindparams(sa.bindparam("now", type_=UTCDateTime()), sa.bindparam("risk", type_=sa.Boolean()))
 
 
@@ -280,8 +318,13 @@ _OF_KEYS = sa.select(M.uid, M.status, M.tags).where(
 _ONE = sa.select(MESSAGES).where(_BY_KEY)
 _CUSTOMER = sa.select(CUSTOMERS).where(C.address == _p("address"))
 _CUSTOMER_LOCKED = _CUSTOMER.with_for_update()
-_CUSTOMER_FIELDS = ("change_count", "high_change_risk", "last_checklist", "inquiries", "last_seen", "last_clarity",
-                    "last_tier", "last_order_checklist")
+_CUSTOMER_FIELDS = ("change_count", "high_change_risk", "change_risk_reason", "last_checklist", "inquiries", "last_seen",
+                    "last_clarity", "last_tier", "last_priority", "last_mode", "status", "company", "contact", "country",
+                    "last_order_checklist")
+E = EVENTS.c
+_INSERT_EVENT = EVENTS.insert().values({name: _p(name, E[name]) for name in (
+    "customer_id", "at", "source", "message_id", "subject", "clarity", "priority", "tier", "follow_up_mode", "action",
+    "missing", "changes", "moves")})
 _UPDATE_CUSTOMER = CUSTOMERS.update().where(C.id == _p("c_id")).values(
     {name: _p(f"v_{name}", C[name]) for name in _CUSTOMER_FIELDS}
 )
@@ -322,28 +365,72 @@ def _write_message(c: Connection, key: MessageKey, values: dict[str, Any]) -> No
 
 
 def _bump_customer(c: Connection, update: CustomerUpdate) -> dict[str, Any]:
-    """Count one more inquiry of a buyer and the checklist values the buyer changed; return the new row."""
+    """Count one more inquiry of a buyer and the checklist values the buyer changed, note its tier and mode (and
+    why they moved) as a customer event; return the new row."""
     address = update.address.strip().lower()
     now = utcnow()
     row = _customer(c, address, lock=True)
     if row is None:
-        c.execute(_SEED_CUSTOMER, {"address": address, "domain": address.rpartition("@")[2], "now": now, "risk": False})
+        c.execute(_SEED_CUSTOMER, {"address": address, "domain": address.rpartition("@")[2], "now": now, "risk": False,
+                                   "source": update.source})
         row = _customer(c, address, lock=True)
         assert row is not None, "the customer row was just inserted"
     old = row["last_checklist"] or {}
     change_count = row["change_count"] + count_changes(old, update.checklist)
+    risk, risk_reason = _change_risk(row, update, change_count)
     values: dict[str, Any] = {
         "change_count": change_count,
-        "high_change_risk": bool(row["high_change_risk"]) or change_count >= update.change_risk_at,
+        "high_change_risk": risk,
+        "change_risk_reason": risk_reason,
         "last_checklist": {**old, **{k: v for k, v in update.checklist.items() if v is not None}},
         "inquiries": row["inquiries"] + 1,
         "last_seen": now,
         "last_clarity": update.clarity,
         "last_tier": update.tier,
+        "last_priority": update.priority,
+        "last_mode": update.mode,
+        "status": update.status,
+        "company": update.company or row["company"],
+        "contact": update.contact or row["contact"],
+        "country": update.country or row["country"],
         "last_order_checklist": update.checklist if update.is_order else row["last_order_checklist"],
     }
     c.execute(_UPDATE_CUSTOMER, {"c_id": row["id"], **{f"v_{k}": v for k, v in values.items()}})
+    c.execute(_INSERT_EVENT, {
+        "customer_id": row["id"], "at": now, "source": update.source, "message_id": update.message_id[:MESSAGE_ID_MAX],
+        "subject": update.subject, "clarity": update.clarity, "priority": update.priority, "tier": update.tier,
+        "follow_up_mode": update.mode, "action": update.action, "missing": list(update.missing),
+        "changes": list(update.changes) or None, "moves": _moves(row, update) or None,
+    })  # fmt: skip
     return {**row, **values}
+
+
+def _moves(row: dict[str, Any], update: CustomerUpdate) -> list[dict[str, str]]:
+    """The tier and mode moves since the buyer's previous inquiry, each with the reason of the new decision."""
+    if not row["inquiries"]:
+        return []
+    out = []
+    for what, before, now, reason in (("tier", row["last_tier"], update.tier, update.reasons.get("tier", "")),
+                                      ("mode", row["last_mode"], update.mode, update.reasons.get("follow_up_mode", ""))):
+        if before and now and before != now:
+            out.append({"what": what, "from": before, "to": now, "reason": reason})
+    return out
+
+
+def _change_risk(row: dict[str, Any], update: CustomerUpdate, change_count: int) -> tuple[bool, str | None]:
+    """Whether the buyer is a high change risk now, and why: values restated differently after an order, or
+    requirements changed repeatedly (the thresholds of decisions.toml [order])."""
+    if row["high_change_risk"]:
+        return True, row["change_risk_reason"]
+    order = row["last_order_checklist"]
+    if order and not update.is_order:
+        changed = sorted(k for k, v in update.checklist.items()
+                         if v is not None and order.get(k) is not None and _norm(order[k]) != _norm(v))
+        if len(changed) >= update.change_after_order_at:
+            return True, f"changed {', '.join(changed)} after an order (from {update.change_after_order_at} change)"
+    if change_count >= update.change_risk_at:
+        return True, f"changed stated requirements {change_count} times (from {update.change_risk_at})"
+    return False, None
 
 
 def _decision_columns(outcome: Outcome) -> dict[str, Any]:
