@@ -73,7 +73,8 @@ def _mailboxes(cfg: config_mod.Config, store: Any = None) -> list[Any]:
     boxes: list[Any] = []
     for m in cfg.mailboxes:
         if m.kind == "maildir":
-            boxes.append(MaildirMailbox(m.name, cfg.path(m.path), cfg.path(m.drafts)))
+            boxes.append(MaildirMailbox(m.name, cfg.path(m.path), cfg.path(m.drafts),
+                                        sent=cfg.path(m.sent) if m.sent is not None else None))
         else:
             from daemon.mailboxes.imap import ImapMailbox
 
@@ -418,6 +419,43 @@ def status(ctx: click.Context) -> None:
         unhealthy = unhealthy or not live[0]
     if unhealthy:
         ctx.exit(int(ExitCode.FAILURE))
+
+
+@main.group()
+def edits() -> None:
+    """How salespeople change the drafts before sending them (from the Sent folder)."""
+
+
+@edits.command("report")
+@click.option("--mailbox", "account", help="Only this mailbox's sent replies.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def edits_report(ctx: click.Context, account: str | None, as_json: bool) -> None:
+    """Per template and language: how many replies were sent from our drafts, how each placeholder was filled (the
+    kind of value), which sentences were deleted or added and which sections rewritten, with how many replies did
+    so. What to change in the templates; nothing changes a template by itself."""
+    from daemon.edits import report
+
+    store = _store(_config(ctx), upgrade=False)
+    rows = store.sent_replies(account)
+    groups = report(rows)
+    answered = [r for r in rows if r["inquiry_message_id"]]
+    if as_json:
+        click.echo(json.dumps({"sent": len(rows), "answered": len(answered), "templates": groups,
+                               "response_seconds": [r["response_seconds"] for r in answered]}, ensure_ascii=False))
+        return
+    console = Console(width=160)
+    console.print(f"{len(rows)} sent, {len(answered)} answering an inquiry, "
+                  f"{sum(g['replies'] for g in groups)} started from our drafts", markup=False, highlight=False)
+    for g in groups:
+        console.rule(Text(f"{g['action']} ({g['language']}): {g['replies']} replies, {g['unchanged']} sent unchanged"))
+        for name, kinds in g["placeholders"].items():
+            console.print(f"  [[{name}]] filled with: " + ", ".join(f"{k} {n}x" for k, n in kinds.items()),
+                          markup=False, highlight=False)
+        for title, key in (("deleted", "deleted"), ("added", "added"), ("rewritten section", "rewritten")):
+            for sentence, n in g[key]:
+                always = " (always)" if n == g["replies"] and g["replies"] > 1 else ""
+                console.print(f"  {title} in {n} of {g['replies']}{always}: {sentence}", markup=False, highlight=False)
 
 
 @main.group()

@@ -76,6 +76,7 @@ class MaildirMailboxConfig(_Strict):
     kind: Literal["maildir"]
     path: Path
     drafts: Path
+    sent: Path | None = None  # the seller's sent mail (a Maildir); default: <path>/.Sent
     identity: str | None = None  # "Name <address>" the drafts come from; default: the seller profile's
 
 
@@ -113,6 +114,7 @@ class ImapMailboxConfig(SecretRef):
     username: str
     inbox: str = "INBOX"
     drafts: str | None = None  # default: the special-use \Drafts folder
+    sent: str | None = None  # the seller's sent mail; default: the special-use \Sent folder (none: not watched)
     ca_file: Path | None = None
     oauth2: OAuth2Config | None = None
     identity: str | None = None

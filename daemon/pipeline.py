@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from daemon.assess import History, assess, tags_for
 from daemon.customer import buyer_address, company_name, country_of
+from daemon.draft_context import reply_language
 from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
@@ -145,7 +146,9 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limit
     if outcome.status == "drafted" and buyer:
 
         customer = _customer_update(buyer, parsed, checklist, assessment, kit)
-    store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer, **meta)
+    draft_language = kit.drafter.language_of(reply_language(parsed, checklist.language)) if outcome.draft and kit.drafter else ""
+    store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer,
+                 draft_language=draft_language, **meta)
     log.info(
         "mailbox=%s uid=%s clarity=%d/18 priority=%s tier=%s action=%s status=%s",
         raw.key.account, raw.key.uid, checklist.clarity, assessment.priority, assessment.tier, outcome.action, outcome.status,
@@ -215,6 +218,7 @@ class RunStats:
     failed: int = 0
     seen: int = 0  # messages handed over by the mailbox
     cut: bool = False  # the pass stopped at its limit: more may be waiting
+    sent: int = 0  # messages of the Sent folder recorded
     outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=100))  # the latest only: a pass can be long
 
 
@@ -258,6 +262,10 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
         else:
             stats.skipped += 1
         log.debug("mailbox=%s uid=%s took %.1f ms", raw.key.account, raw.key.uid, (time.monotonic() - started) * 1000)
+    if not (stop is not None and stop.is_set()) and not stats.cut:
+        from daemon.sent import read_sent  # noqa: PLC0415 - see the import of Store above
+
+        stats.sent = read_sent(mailbox, store)
     return stats
 
 

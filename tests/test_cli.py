@@ -13,7 +13,7 @@ from tests.clihelp import cli
 
 COMMANDS = [(), ("run",), ("explain",), ("demo",), ("db",), ("db", "upgrade"), ("rules",), ("rules", "check"),
             ("rules", "test"), ("eval",), ("status",), ("customers",), ("customers", "list"), ("customers", "show"),
-            ("export",), ("checklist",), ("checklist", "print"), ("leads",), ("leads", "add")]
+            ("export",), ("checklist",), ("checklist", "print"), ("leads",), ("leads", "add"), ("edits",), ("edits", "report")]
 JSON_KEYS = {"language", "clarity", "items", "missing", "signals", "strength", "priority", "tier", "follow_up_mode",
              "quote", "sample", "action", "reasons"}
 

@@ -13,7 +13,17 @@ from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
 from daemon.store.database import Database
-from daemon.store.schema import MESSAGE_ID_MAX, Base, Customer, CustomerEvent, Message, UTCDateTime, utcnow
+from daemon.store.schema import (
+    MESSAGE_ID_MAX,
+    Base,
+    Customer,
+    CustomerEvent,
+    DraftText,
+    Message,
+    SentReply,
+    UTCDateTime,
+    utcnow,
+)
 from extractors.core.model import MessageKey, Outcome
 
 log = logging.getLogger(__name__)
@@ -149,6 +159,7 @@ class Records(Database):
         content_hash: str = "",
         tags: Sequence[str] | None = None,
         customer: CustomerUpdate | None = None,
+        draft_language: str = "",
     ) -> None:
         """Store what processing one message came to, and with it the buyer's customer row, in one transaction;
         recording the same key again updates it (empty texts keep what was stored)."""
@@ -167,10 +178,19 @@ class Records(Database):
             "tags": list(tags) if tags else None,
             **_decision_columns(outcome),
         }
+        draft = outcome.draft if outcome.status == "drafted" else None
         with self._conn() as c:
             _write_message(c, outcome.key, values)
             if customer is not None:
                 _bump_customer(c, customer)
+            if draft is not None:
+                from daemon.edits import plain_text
+
+                c.execute(self._insert(DraftText).values(
+                    account=outcome.key.account, draft_message_id=draft.message_id[:MESSAGE_ID_MAX],
+                    inquiry_message_id=outcome.message_id[:MESSAGE_ID_MAX], action=draft.action,
+                    language=draft_language or language, text=plain_text(draft.data), created_at=utcnow(),
+                ).on_conflict_do_nothing(index_elements=["draft_message_id"]))  # fmt: skip
 
     def update_customer(
         self, address: str, checklist_json: dict[str, Any], clarity: int, tier: str | None, *, is_order: bool,
@@ -254,6 +274,52 @@ class Records(Database):
         """Record one inquiry or lead of a buyer without a message (a trade-show lead); return the customer row."""
         with self._conn() as c:
             return _bump_customer(c, update)
+
+    def known_sent(self, account: str, keys: Sequence[str]) -> set[str]:
+        """The keys of these Sent messages that are recorded already."""
+        table: sa.Table = SentReply.__table__  # type: ignore[assignment]
+        found: set[str] = set()
+        with self._conn() as c:
+            for start in range(0, len(keys), STATUS_CHUNK):
+                query = sa.select(table.c.sent_key).where(table.c.account == account,
+                                                          table.c.sent_key.in_(list(keys[start:start + STATUS_CHUNK])))
+                found.update(c.execute(query).scalars())
+        return found
+
+    def answered_inquiry(self, account: str, ids: Sequence[str], message_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The inquiry a sent message answers (named in its In-Reply-To/References, or whose draft kept its
+        Message-ID) and the text of our draft for it, if any."""
+        ids = [i[:MESSAGE_ID_MAX] for i in ids if i]
+        mid = message_id[:MESSAGE_ID_MAX]
+        texts: sa.Table = DraftText.__table__  # type: ignore[assignment]
+        with self._conn() as c:
+            conds: list[sa.ColumnElement[bool]] = [M.message_id.in_(ids)] if ids else []
+            if mid:
+                conds.append(M.draft_message_id == mid)
+            if not conds:
+                return None, None
+            query = sa.select(MESSAGES).where(sa.or_(*conds), M.account == account, M.draft_message_id.is_not(None))
+            rows = [dict(r) for r in c.execute(query.order_by(M.id)).mappings()]
+            if not rows:
+                return None, None
+            inquiry = next((r for r in rows if r["draft_message_id"] == mid), rows[-1])
+            text = c.execute(sa.select(texts).where(texts.c.draft_message_id == inquiry["draft_message_id"])).mappings().first()
+        return inquiry, None if text is None else dict(text)
+
+    def add_sent(self, account: str, sent_key: str, **values: Any) -> None:
+        """Record one message of the Sent folder (a second time: nothing)."""
+        with self._conn() as c:
+            c.execute(self._insert(SentReply).values(account=account, sent_key=sent_key[:255], **values)
+                      .on_conflict_do_nothing(index_elements=["account", "sent_key"]))
+
+    def sent_replies(self, account: str | None = None) -> list[dict[str, Any]]:
+        """The recorded Sent messages, oldest first."""
+        table: sa.Table = SentReply.__table__  # type: ignore[assignment]
+        query = sa.select(table).order_by(table.c.sent_at, table.c.id)
+        if account is not None:
+            query = query.where(table.c.account == account)
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
 
     def counts(self, account: str | None = None) -> dict[str, int]:
         """Count the messages by status."""

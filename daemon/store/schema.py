@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_HEAD = "0003"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
+SCHEMA_HEAD = "0004"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
 STATUSES = ("drafted", "skipped", "quarantined", "failed")
 MESSAGE_ID_MAX = 998
 NAMING = {
@@ -167,3 +167,37 @@ class MailboxState(Base):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     backlog: Mapped[int] = mapped_column(sa.Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DraftText(Base):
+    """The text of a draft as we saved it: what a sent reply is compared with."""
+
+    __tablename__ = "draft_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(100))
+    draft_message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), unique=True)
+    inquiry_message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), default="")
+    action: Mapped[str] = mapped_column(sa.String(64))  # the template
+    language: Mapped[str] = mapped_column(sa.String(16))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SentReply(Base):
+    """A message in the seller's Sent folder: the inquiry it answered, how long after, how our draft was changed."""
+
+    __tablename__ = "sent_replies"
+    __table_args__ = (sa.UniqueConstraint("account", "sent_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(100))
+    sent_key: Mapped[str] = mapped_column(sa.String(255))  # the file's unique name, or UIDVALIDITY:UID
+    message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), default="")
+    inquiry_message_id: Mapped[str | None] = mapped_column(sa.String(MESSAGE_ID_MAX), index=True)
+    draft_message_id: Mapped[str | None] = mapped_column(sa.String(MESSAGE_ID_MAX))
+    action: Mapped[str | None] = mapped_column(sa.String(64))
+    language: Mapped[str | None] = mapped_column(sa.String(16))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    response_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    edits: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
