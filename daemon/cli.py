@@ -79,6 +79,8 @@ def _mailboxes(cfg: config_mod.Config, store: Any = None) -> list[Any]:
             from daemon.mailboxes.imap import ImapMailbox
 
             boxes.append(ImapMailbox(m, cfg, store))
+    for box in boxes:
+        box.digest_at = cfg.digest.at
     return boxes
 
 
@@ -456,6 +458,67 @@ def edits_report(ctx: click.Context, account: str | None, as_json: bool) -> None
             for sentence, n in g[key]:
                 always = " (always)" if n == g["replies"] and g["replies"] > 1 else ""
                 console.print(f"  {title} in {n} of {g['replies']}{always}: {sentence}", markup=False, highlight=False)
+
+
+@main.command()
+@click.option("--now", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+              help="Take this UTC time as now (default: the clock).")
+@click.pass_context
+def remind(ctx: click.Context, at: Any) -> None:
+    """Put a flagged note in each mailbox's INBOX for every high-priority inquiry past its due time that no sent reply
+    answers (once each). The daemon does this at the end of every pass; this runs it at once."""
+    import datetime as dt
+
+    from daemon.reminders import send_reminders
+    from daemon.sent import read_sent
+
+    cfg = _config(ctx)
+    kit = _kit(cfg, quiet=True)
+    store = _store(cfg)
+    now = at.replace(tzinfo=dt.UTC) if at is not None else dt.datetime.now(dt.UTC)
+    for box in _mailboxes(cfg, store):
+        box.open()
+        try:
+            read_sent(box, store)
+            n = send_reminders(box, store, (kit.drafter.from_name, kit.drafter.from_addr), now)
+        finally:
+            box.close()
+        click.echo(f"{box.name}: {n} reminder(s)")
+
+
+@main.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day (UTC; default: today).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Write each mailbox's digest page (<mailbox>.html) here instead of putting it in the INBOX.")
+@click.pass_context
+def digest(ctx: click.Context, day: Any, out: Path | None) -> None:
+    """The daily digest: the day's inquiries ranked by priority with clarity bars, tier, due time, missing items and
+    answered or not, put in each mailbox's INBOX (once a day; the daemon does it after [digest] at)."""
+    import datetime as dt
+
+    from daemon import digest as digest_mod
+    from daemon.sent import read_sent
+
+    cfg = _config(ctx)
+    kit = _kit(cfg, quiet=True)
+    store = _store(cfg)
+    now = dt.datetime.now(dt.UTC)
+    date = day.date() if day is not None else now.date()
+    for box in _mailboxes(cfg, store):
+        box.open()
+        try:
+            read_sent(box, store)
+            if out is not None:
+                start = dt.datetime.combine(date, dt.time(), dt.UTC)
+                rows = store.day_inquiries(box.name, start, start + dt.timedelta(days=1))
+                out.mkdir(parents=True, exist_ok=True)
+                (out / f"{box.name}.html").write_text(digest_mod.page(date, rows), encoding="utf-8")
+                click.echo(f"{box.name}: {len(rows)} inquiries -> {out / (box.name + '.html')}")
+                continue
+            put = digest_mod.send_digest(box, store, (kit.drafter.from_name, kit.drafter.from_addr), now, date)
+        finally:
+            box.close()
+        click.echo(f"{box.name}: digest of {date} {'put in the INBOX' if put else 'was put in the INBOX before'}")
 
 
 @main.group()

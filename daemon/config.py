@@ -177,8 +177,14 @@ class MetricsConfig(_Strict):
     port: int = Field(default=9464, ge=1, le=65535)
 
 
+class DigestConfig(_Strict):
+    # the daily digest goes to each mailbox's INBOX at the first pass after this time (UTC, "HH:MM"); unset: none
+    at: str | None = Field(default=None, pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$")
+
+
 class Config(_Strict):
     store: StoreConfig = StoreConfig()
+    digest: DigestConfig = DigestConfig()
     rules: RulesConfig = RulesConfig()
     seller: SellerConfig = SellerConfig()
     daemon: DaemonConfig = DaemonConfig()

@@ -90,6 +90,11 @@ def _history(row: dict[str, Any] | None) -> History:
 
 
 def _skip_reason(parsed: ParsedMessage, kit: Toolkit, buyer: str = "") -> str:
+    from daemon.reminders import NOTE_PREFIX  # noqa: PLC0415
+
+    sender = kit.drafter.from_addr.lower() if kit.drafter is not None else ""
+    if parsed.message_id.startswith(NOTE_PREFIX) and sender and parsed.from_addr.lower() == sender:
+        return "our own note"
     domain = parsed.from_addr.rpartition("@")[2]
     own = kit.extractor.own_domains
     if domain and domain in own and (not buyer or buyer.rpartition("@")[2] in own):  # our own web form: its buyer
@@ -219,6 +224,7 @@ class RunStats:
     seen: int = 0  # messages handed over by the mailbox
     cut: bool = False  # the pass stopped at its limit: more may be waiting
     sent: int = 0  # messages of the Sent folder recorded
+    reminders: int = 0  # notes put in the inbox about overdue inquiries
     outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=100))  # the latest only: a pass can be long
 
 
@@ -266,6 +272,17 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
         from daemon.sent import read_sent  # noqa: PLC0415 - see the import of Store above
 
         stats.sent = read_sent(mailbox, store)
+        kit = kit_ref.get()
+        if kit.drafter is not None:
+            from daemon.reminders import send_reminders  # noqa: PLC0415
+
+            stats.reminders = send_reminders(mailbox, store, (kit.drafter.from_name, kit.drafter.from_addr))
+            if mailbox.digest_at is not None and time.strftime("%H:%M", time.gmtime()) >= mailbox.digest_at:
+                import datetime as dt  # noqa: PLC0415
+
+                from daemon.digest import send_digest  # noqa: PLC0415
+
+                send_digest(mailbox, store, (kit.drafter.from_name, kit.drafter.from_addr), dt.datetime.now(dt.UTC))
     return stats
 
 

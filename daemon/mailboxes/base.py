@@ -47,6 +47,13 @@ class Mailbox(abc.ABC):
         Sent folder."""
         return iter(())
 
+    can_append_note = False  # whether append_note() puts a note in the inbox
+    digest_at: str | None = None  # "HH:MM" (UTC): the daily digest goes to the inbox at the first pass after it
+
+    def append_note(self, data: bytes) -> None:
+        """Put a note of ours (a reminder) in the inbox, flagged."""
+        raise NotImplementedError
+
     def finished(self, key: MessageKey, status: str) -> None:
         """Hear how a yielded message ended (drafted, skipped, quarantined or failed); a Maildir needs nothing."""
         return None

@@ -256,6 +256,13 @@ class ImapMailbox(Mailbox):
         if tags and self._tags and key.uidvalidity == self.uidvalidity:
             self._pending_tags.setdefault(tuple(tags), []).append(key.uid)
 
+    can_append_note = True
+
+    def append_note(self, data: bytes) -> None:
+        """APPEND a note of ours to the inbox, \\Flagged and unread."""
+        with guard(self.name, "putting a note in the inbox"):
+            self._conn().append(self.cfg.inbox, data, flags=(imapclient.FLAGGED,))
+
     def fetch_sent(self, known: Callable[[list[str]], set[str]]) -> Iterator[tuple[str, bytes]]:
         """Yield the Sent folder's messages not recorded yet (key: "<folder>:<UIDVALIDITY>:<UID>"), read with
         BODY.PEEK (their flags stay as they are)."""

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import socket
+import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -122,6 +123,21 @@ class MaildirMailbox(Mailbox):
             path, data = found
             seen.add(key.uid)
             yield RawMessage(key, data, maildir_flags(path.name), str(path), may_have_draft=key in stored)
+
+    can_append_note = True
+
+    def append_note(self, data: bytes) -> None:
+        """Write a note into the inbox's cur/ flagged (F) and unread, through tmp/ like a delivery."""
+        unique = f"{int(time.time())}.{hashlib.sha1(data).hexdigest()[:16]}.{_hostname()}"
+        tmp, final = self.path / "tmp" / unique, self.path / "cur" / f"{unique}:2,F"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.rename(tmp, final)
+        except OSError as e:
+            raise TransientError(f"mailbox {self.name}: cannot write a note to {self.path}: {e}") from e
 
     def fetch_sent(self, known: Callable[[list[str]], set[str]]) -> Iterator[tuple[str, bytes]]:
         """Yield the Sent Maildir's messages not recorded yet (key: the file's unique name); only read."""

@@ -176,6 +176,7 @@ class Records(Database):
             "error": outcome.error,
             "draft_message_id": outcome.draft.message_id[:MESSAGE_ID_MAX] if outcome.draft else None,
             "tags": list(tags) if tags else None,
+            "due_at": _due_at(outcome),
             **_decision_columns(outcome),
         }
         draft = outcome.draft if outcome.status == "drafted" else None
@@ -321,6 +322,33 @@ class Records(Database):
         with self._conn() as c:
             return [dict(r) for r in c.execute(query).mappings()]
 
+    def overdue(self, account: str, now: Any, priorities: Sequence[str] = ("high",)) -> list[dict[str, Any]]:
+        """Drafted inquiries of these priorities past their due time, not answered from the Sent folder and not
+        reminded of yet, oldest due first."""
+        sent: sa.Table = SentReply.__table__  # type: ignore[assignment]
+        answered = sa.exists().where(sent.c.account == M.account, sent.c.inquiry_message_id == M.message_id)
+        query = (sa.select(MESSAGES).where(M.account == account, M.status == "drafted", M.priority.in_(list(priorities)),
+                                           M.due_at.is_not(None), M.due_at < now, M.reminded_at.is_(None), ~answered)
+                 .order_by(M.due_at, M.id))  # fmt: skip
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def day_inquiries(self, account: str, start: Any, end: Any) -> list[dict[str, Any]]:
+        """The inquiries processed between start and end (those with decisions), each with `answered`."""
+        sent: sa.Table = SentReply.__table__  # type: ignore[assignment]
+        answered = sa.exists().where(sent.c.account == M.account, sent.c.inquiry_message_id == M.message_id)
+        query = (sa.select(MESSAGES, answered.label("answered"))
+                 .where(M.account == account, M.created_at >= start, M.created_at < end, M.clarity.is_not(None),
+                        M.action != "none")
+                 .order_by(M.id))  # fmt: skip
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def mark_reminded(self, row_id: int, now: Any) -> None:
+        """Note that a reminder about this inquiry went to the INBOX."""
+        with self._conn() as c:
+            c.execute(MESSAGES.update().where(M.id == row_id).values(reminded_at=now))
+
     def counts(self, account: str | None = None) -> dict[str, int]:
         """Count the messages by status."""
         query = sa.select(Message.status, func.count()).group_by(Message.status)
@@ -350,7 +378,7 @@ _BY_KEY = sa.and_(M.account == _p("k_account"), M.folder == _p("k_folder"), M.ui
 _RECORDED = (
     "message_id", "content_hash", "sender", "subject", "language", "rules_version", "status", "action", "reason",
     "error", "draft_message_id", "clarity", "priority", "tier", "follow_up_mode", "quote", "sample", "strength",
-    "checklist", "signals", "reasons", "tags",
+    "checklist", "signals", "reasons", "tags", "due_at",
 )  # fmt: skip
 _UPDATE_MESSAGE = MESSAGES.update().where(_BY_KEY).values(
     {
@@ -497,6 +525,16 @@ def _change_risk(row: dict[str, Any], update: CustomerUpdate, change_count: int)
     if change_count >= update.change_risk_at:
         return True, f"changed stated requirements {change_count} times (from {update.change_risk_at})"
     return False, None
+
+
+def _due_at(outcome: Outcome) -> Any:
+    """When the reply to a drafted inquiry is due (now + the decisions' response due hours), else None."""
+    a = outcome.assessment
+    if outcome.status != "drafted" or a is None or a.response_due_hours is None:
+        return None
+    import datetime as dt
+
+    return utcnow() + dt.timedelta(hours=a.response_due_hours)
 
 
 def _decision_columns(outcome: Outcome) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_HEAD = "0004"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
+SCHEMA_HEAD = "0005"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
 STATUSES = ("drafted", "skipped", "quarantined", "failed")
 MESSAGE_ID_MAX = 998
 NAMING = {
@@ -92,6 +92,8 @@ class Message(Base):
     rules_version: Mapped[str] = mapped_column(sa.String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the reply is due by then (decisions.toml)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # a reminder note went to the INBOX
 
 
 class Customer(Base):
