@@ -336,7 +336,7 @@ def merge_thread(checklist: Checklist, prior: list[dict[str, Any]]) -> Checklist
                 inherited[item] = Finding(item, f.get("value"), str(f.get("evidence", "")), int(span[0]), int(span[1]),
                                           str(f["rule"]), float(f.get("confidence", 0.5)), "thread")
     items = tuple((item, f if f is not None else inherited.get(item)) for item, f in checklist.items)
-    return replace(checklist, items=items)
+    return replace(checklist, items=items, thread_items=tuple(i for i in ITEM_IDS if i in inherited))
 
 
 def is_no_reply(address: str) -> bool:
