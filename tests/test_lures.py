@@ -75,6 +75,8 @@ CASES = [
     ("portal-with-a-buyer", (), "peter.lang@lang-elektro.example", "", BUYER_EN + "\nThe drawings are in our secure portal.", None),
     ("reply-to-digits-free-mail", (), "info@parts-broker.example", "15512345678@163.com", "Hello.\nI want buy relay XK-200, do "
      "you have it? Please offer your best price.\nLeo", "INVALID_REPLY_TO_NUMERIC_FREEMAIL"),
+    ("reply-to-digits-is-the-sender", (), "15512345678@163.com", "15512345678@163.com", "Hello.\nI want buy relay XK-200, do "
+     "you have it? Please offer your best price.\nLeo", None),
     ("reply-to-digits-buyer-zh", (), "liming@cups.example", "2851234567@qq.com", BUYER_ZH, None),
     ("reply-to-digits-buyer-en", (), "peter.lang@lang-elektro.example", "491511234567@gmail.com", BUYER_EN, None),
     ("reply-to-digits-buyer-es", (), "jorge@ruiz-iluminacion.example", "34611222333@hotmail.com", BUYER_ES, None),
@@ -216,6 +218,8 @@ WORDING = [
      "zKp]Rw7^hQ`mV2\\nB8[yTc4LsD1fGhJkQaZ", "INVALID_GARBAGE_LINE"),
     ("garbage-digits-want-buy", "Want buy", "Hello.\nDo you have relays XK-200? Best price please.\n\n"
      "Qx52810337461920574830192847560192837465019283", "INVALID_GARBAGE_LINE"),
+    ("zh-garbage-mixed-scripts", "询价", "您好，请报XK-200继电器的最优价格。\n\n噒噑卒剑QwErTyUiOpAsDfGhJkLzXcVbNmQa", "INVALID_GARBAGE_LINE"),
+    ("zh-buyer-latin-model", "询价", "王经理您好：我们需要型号ABC-1234的LED灯，5000个，铝合金外壳，交期30天。", None),
     ("part-codes-buyer", "RFQ", "Dear Anna,\n\nPlease quote EV3-105-5091-150 and EV3-145-5091-150, 40 pcs each, delivery to "
      "Rotterdam within 30 days.", None),
     ("long-link-buyer", "RFQ", "Dear Anna,\n\nPlease quote the lamp on https://shop.example.com/p?id=55&ref=mail&utm=a_b_c_d_e_f_g, "
