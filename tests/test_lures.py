@@ -84,6 +84,11 @@ CASES = [
      "HX-300 before 10 March.\n\nRegards\nDan Moore\n\nUnsubscribe preferences", "INVALID_BULK_FREEMAIL_QUOTE"),
     ("free-mail-buyer-no-footer", (), "peter.lang@gmail.com", "", "Good day,\n\nPlease send your best price for 40 pcs of pump HX-300 "
      "before 10 March.\n\nRegards\nDan Moore", None),
+    ("free-mail-buyer-forwards-newsletter", (), "peter.lang@gmail.com", "", "Hi Anna,\n\nplease send your price for the lamp below."
+     "\n\nPeter\n\n---------- Forwarded message ---------\nFrom: News <news@seller.example>\nSubject: New lamps\n\nOur new "
+     "10W lamp is out.\n\nTo stop receiving these emails, click here to unsubscribe.", None),
+    ("free-mail-buyer-quotes-newsletter", (), "peter.lang@gmail.com", "", "Hi Anna,\n\nplease send your price for the lamp.\n\n"
+     "Peter\n\nOn Mon, 2 Nov 2026 News <news@seller.example> wrote:\n> Our new 10W lamp is out.\n> Click here to unsubscribe.", None),
     ("free-mail-buyer-asks-to-unsubscribe", (), "peter.lang@gmail.com", "", BUYER_EN + "\nPlease unsubscribe us from your newsletter.",
      None),
 ]
