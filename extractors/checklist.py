@@ -126,6 +126,14 @@ class Extractor:
             msg.from_addr.rpartition("@")[2]
         )
 
+    def _reply_to_numeric_freemail(self, msg: ParsedMessage) -> str:
+        """The Reply-To address when it is a free-mail box named only by digits (a phone number, 15270181537@163.com)
+        and differs from the sender: the bulk mailer sends from one address, the broker reads another."""
+        if not msg.reply_to or msg.reply_to.lower() == msg.from_addr.lower():
+            return ""
+        local, _, host = msg.reply_to.rpartition("@")
+        return msg.reply_to if len(local) >= 6 and local.isdigit() and self.identity.is_freemail(host) else ""
+
     def _reply_to_look_alike(self, msg: ParsedMessage) -> str:
         """The Reply-To domain when its name is one or two letters away from the sender's (larimasamb.com and
         larimasamba.com): replies go to whoever registered the look-alike. A company's other domain with the same
@@ -224,6 +232,9 @@ class _Facts:
             return ("", "mass-mailed", f"{recipients} recipients") if recipients >= ext.policy.signals.mass_recipients else None
         if name == "reply_to_freemail":
             return ("", "replies diverted to free mail", msg.reply_to.rpartition("@")[2]) if ext._reply_to_mismatch(msg) else None
+        if name == "reply_to_numeric_freemail":
+            found = ext._reply_to_numeric_freemail(msg)
+            return ("", "replies go to a free-mail box named by digits", found) if found else None
         if name == "freemail":
             return ("", "free-mail sender", msg.from_addr.rpartition("@")[2]) if self.ident.freemail else None
         if name == "no_company":

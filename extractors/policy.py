@@ -24,6 +24,7 @@ FACTS = {
     "look_alike_link": "a link to a host that looks like one of our own domains but is not",
     "mass_mailed": "sent to at least [signals] mass_recipients recipients (To and Cc)",
     "reply_to_freemail": "replies diverted from a corporate sender to a free-mail address",
+    "reply_to_numeric_freemail": "replies go to a free-mail address named only by digits, not the sender's",
     "freemail": "the sender's domain is a free-mail provider",
     "no_company": "no company identified",
     "sample_item": "the buyer states a sample need (the `sample` item)",

@@ -73,6 +73,24 @@ CASES = [
     ("portal-lure", (), "rm@university.example", "", "Dear Sir/Madam,\n\nPlease sign in to our supplier portal to check the purchase order and "
      "send your best price.", "INVALID_PORTAL_LURE"),
     ("portal-with-a-buyer", (), "peter.lang@lang-elektro.example", "", BUYER_EN + "\nThe drawings are in our secure portal.", None),
+    ("reply-to-digits-free-mail", (), "info@parts-broker.example", "15512345678@163.com", "Hello.\nI want buy relay XK-200, do "
+     "you have it? Please offer your best price.\nLeo", "INVALID_REPLY_TO_NUMERIC_FREEMAIL"),
+    ("reply-to-digits-is-the-sender", (), "15512345678@163.com", "15512345678@163.com", "Hello.\nI want buy relay XK-200, do "
+     "you have it? Please offer your best price.\nLeo", None),
+    ("reply-to-digits-buyer-zh", (), "liming@cups.example", "2851234567@qq.com", BUYER_ZH, None),
+    ("reply-to-digits-buyer-en", (), "peter.lang@lang-elektro.example", "491511234567@gmail.com", BUYER_EN, None),
+    ("reply-to-digits-buyer-es", (), "jorge@ruiz-iluminacion.example", "34611222333@hotmail.com", BUYER_ES, None),
+    ("bulk-footer-free-mail-bid", (), "procurement.office@outlook.com", "", "Good day,\n\nPlease send your best price for 40 pcs of pump "
+     "HX-300 before 10 March.\n\nRegards\nDan Moore\n\nUnsubscribe preferences", "INVALID_BULK_FREEMAIL_QUOTE"),
+    ("free-mail-buyer-no-footer", (), "peter.lang@gmail.com", "", "Good day,\n\nPlease send your best price for 40 pcs of pump HX-300 "
+     "before 10 March.\n\nRegards\nDan Moore", None),
+    ("free-mail-buyer-forwards-newsletter", (), "peter.lang@gmail.com", "", "Hi Anna,\n\nplease send your price for the lamp below."
+     "\n\nPeter\n\n---------- Forwarded message ---------\nFrom: News <news@seller.example>\nSubject: New lamps\n\nOur new "
+     "10W lamp is out.\n\nTo stop receiving these emails, click here to unsubscribe.", None),
+    ("free-mail-buyer-quotes-newsletter", (), "peter.lang@gmail.com", "", "Hi Anna,\n\nplease send your price for the lamp.\n\n"
+     "Peter\n\nOn Mon, 2 Nov 2026 News <news@seller.example> wrote:\n> Our new 10W lamp is out.\n> Click here to unsubscribe.", None),
+    ("free-mail-buyer-asks-to-unsubscribe", (), "peter.lang@gmail.com", "", BUYER_EN + "\nPlease unsubscribe us from your newsletter.",
+     None),
 ]
 
 
@@ -189,6 +207,28 @@ WORDING = [
     ("zh-generic-large-quantity", "询价", "您好，这是我们公司急需的大量商品的询问，请尽快联系。", "ZH_GENERIC_LARGE_QUANTITY"),
     ("zh-quote-sent-to-you", "请确认订单", "问候，请检查刚发送给您的报价后立即与我们联系。", "ZH_LURE_QUOTE_SENT_TO_YOU"),
     ("zh-buyer-large-quantity", "询价", "王经理您好：我们需要大量的保温杯，5000个，304不锈钢，容量500ml，交期30天。", None),
+    ("unsubscribe-footer-want-buy", "Want buy", "Hello.\nI want buy relays XK-200, do you have them? Please offer best price.\n\n"
+     "If you do not wish to get our mails, please unsubscribe here.", "INVALID_UNSUBSCRIBE_QUOTE"),
+    ("unsubscribe-footer-es", "Compra", "Hola,\n\nQueremos comprar relés XK-200. Envíen su mejor precio.\n\nSi no desea recibir "
+     "más correos, responda BAJA.", "INVALID_UNSUBSCRIBE_QUOTE"),
+    ("unsubscribe-footer-fr", "Achat", "Bonjour,\n\nMerci de nous envoyer votre meilleur prix pour le relais XK-200.\n\n"
+     "Désabonnez-vous en répondant STOP.", "INVALID_UNSUBSCRIBE_QUOTE"),
+    ("unsubscribe-footer-de", "Anfrage", "Guten Tag,\n\nbitte senden Sie Ihren besten Preis für das Relais XK-200.\n\n"
+     "Newsletter abbestellen", "INVALID_UNSUBSCRIBE_QUOTE"),
+    ("footer-on-a-buyer-en", "RFQ", BUYER_EN + "\n\nTo stop receiving these emails from our CRM, reply STOP.", None),
+    ("footer-on-a-buyer-es", "Consulta", BUYER_ES + "\n\nSi no desea recibir más correos, responda BAJA.", None),
+    ("buyer-asks-to-unsubscribe", "RFQ", "Dear Anna,\n\nPlease unsubscribe us from your newsletter and quote 2,000 pcs of 150W "
+     "flood lights, IP66.", None),
+    ("garbage-line-want-buy", "Want buy", "Hello.\nI want buy relays XK-200, please offer your best price.\n\n"
+     "zKp]Rw7^hQ`mV2\\nB8[yTc4LsD1fGhJkQaZ", "INVALID_GARBAGE_LINE"),
+    ("garbage-digits-want-buy", "Want buy", "Hello.\nDo you have relays XK-200? Best price please.\n\n"
+     "Qx52810337461920574830192847560192837465019283", "INVALID_GARBAGE_LINE"),
+    ("zh-garbage-mixed-scripts", "询价", "您好，请报XK-200继电器的最优价格。\n\n噒噑卒剑QwErTyUiOpAsDfGhJkLzXcVbNmQa", "INVALID_GARBAGE_LINE"),
+    ("zh-buyer-latin-model", "询价", "王经理您好：我们需要型号ABC-1234的LED灯，5000个，铝合金外壳，交期30天。", None),
+    ("part-codes-buyer", "RFQ", "Dear Anna,\n\nPlease quote EV3-105-5091-150 and EV3-145-5091-150, 40 pcs each, delivery to "
+     "Rotterdam within 30 days.", None),
+    ("long-link-buyer", "RFQ", "Dear Anna,\n\nPlease quote the lamp on https://shop.example.com/p?id=55&ref=mail&utm=a_b_c_d_e_f_g, "
+     "500 pcs, 5000K.", None),
     ("zh-buyer-drawings-sent", "询价", "王经理您好：请查看刚发给您的图纸，我们需要3000个，铝合金外壳，交期45天。", None),
 ]
 
