@@ -131,7 +131,7 @@ CASES = [
     ("Can it be made of steel?", "material", False),
     # payment_terms
     ("T/T 30% deposit, 70% before shipment.", "payment_terms", {'terms': '30% deposit, 70% before shipment', 'deposit_pct': 30}),
-    ("Payment by L/C at sight.", "payment_terms", {'terms': 'L/C at sight', 'methods': ['L/C']}),
+    ("Payment by L/C at sight.", "payment_terms", {'terms': 'Payment by L/C at sight', 'methods': ['L/C']}),
     ("We will pay via PayPal.", "payment_terms", {'terms': 'PayPal', 'methods': ['PayPal']}),
     ("Our terms are net 30.", "payment_terms", {'terms': 'net 30', 'methods': ['O/A']}),
     ("50% advance and the balance against B/L copy.", "payment_terms", {'terms': '50% advance and the balance against B/L', 'deposit_pct': 50}),
@@ -154,6 +154,11 @@ CASES = [
     ("We never pay in advance.", "payment_terms", False),
     ("Delivery 30 days after deposit.", "payment_terms", False),
     ("OA is our office abbreviation.", "payment_terms", False),
+    ("Payment by Visa/Master Card issued in US bank.", "payment_terms", {'terms': 'Payment by Visa/Master Card issued in US bank', 'methods': ['credit card']}),
+    ("Please find the TT slip for the payment attached.", "payment_terms", {'terms': 'the TT slip for the payment attached', 'methods': ['T/T']}),
+    ("We pay by L/C at sight.", "payment_terms", {'terms': 'pay by L/C at sight', 'methods': ['L/C']}),
+    ("Do you accept PayPal links?", "payment_terms", False),
+    ("We never use L/C at sight.", "payment_terms", False),
     # trade_terms
     ("Please quote FOB Ningbo.", "trade_terms", {'term': 'FOB', 'place': 'Ningbo'}),
     ("Price: CIF Hamburg.", "trade_terms", {'term': 'CIF', 'place': 'Hamburg'}),
