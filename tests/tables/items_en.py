@@ -219,6 +219,8 @@ CASES = [
     ("We need custom boxes for packaging.", "packaging", 'boxes for packaging'),
     ("Individually packed in a polybag.", "packaging", 'individually packed'),
     ("Good packing please.", "packaging", False),
+    ("Package:box/export box Color:Black", "packaging", False),
+    ("Packing: each set in a kraft box.", "packaging", 'Packing: each set in a kraft box'),
     ("What is your packing?", "packaging", False),
     ("Packing: standard.", "packaging", False),
     ("Please pack well.", "packaging", False),
