@@ -24,7 +24,7 @@ test: $(STAMP) services
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The full fault set and fuzz campaign (docs/reliability.md): 20 kill -9 over 2,000 messages, 30 s outages of
-# PostgreSQL, Dovecot and the SQLite disk on 2,000-message runs, 100,000 fuzzed messages. About an hour on 2 cores.
+# PostgreSQL, Dovecot and the SQLite disk on 2,000-message runs, 100,000 fuzzed messages. About 2.5 hours on 2 cores.
 soak: $(STAMP) services
 	INQUIRY_TRIAGE_SOAK=1 $(PY) -m pytest -q -p no:cacheprovider -s -p no:logging \
 		tests/test_outages.py tests/test_imap_kill9.py tests/test_fuzz.py

@@ -97,10 +97,14 @@ def term_differences(checklist: Checklist, seller: Seller, lang: str, deposit_pc
         words = str(pay.evidence or "")
         value = pay.value if isinstance(pay.value, dict) else {}
         deposit = value.get("deposit_pct") if isinstance(value.get("deposit_pct"), int) else deposit_of(words)
+        if deposit is None:  # the rule's evidence may be a part of the statement: read the whole of it
+            deposit = deposit_of(str(buyer_words(pay)))
         method, our_method = method_of(words), method_of(t.payment)
-        if (method and our_method and method != our_method) or (deposit is not None and deposit != deposit_pct):
-            # a deposit other than the profile's (a customer of high change risk): the template states it
-            raised = deposit_pct if deposit_pct != (t.deposit_pct or deposit_pct) else None
+        # a deposit other than the profile's (a customer of high change risk): the template states it, also when the
+        # buyer's terms name no deposit
+        raised = deposit_pct if deposit_pct != (t.deposit_pct or deposit_pct) else None
+        if (method and our_method and method != our_method) or (deposit is not None and deposit != deposit_pct) \
+                or (raised is not None and deposit is None):
             out.append({"id": "payment_terms", "label": labels("payment_terms"), "buyer": buyer_words(pay), "ours": ours_pay,
                         "deposit_pct": raised})
     lead = checklist.get("lead_time")

@@ -69,6 +69,7 @@ class OrderRules(_Strict):
     required: list[str] = ["specs", "quantity", "lead_time", "certification", "payment_terms"]
     change_clause_unclear_core: int = 3
     high_change_risk_changes: int = Field(default=2, ge=1)  # changed requirements that make a buyer a change risk
+    high_change_risk_after_order: int = Field(default=1, ge=1)  # values changed after an order that make one
     high_change_risk_deposit_pct: int = 50
     standard_deposit_pct: int = 30
 

@@ -1,4 +1,4 @@
-"""The command line: run, explain, demo, db, rules, eval, drafts, status."""
+"""The command line: run, explain, demo, db, rules, eval, drafts, status, customers, export, checklist, leads."""
 
 from __future__ import annotations
 
@@ -73,11 +73,14 @@ def _mailboxes(cfg: config_mod.Config, store: Any = None) -> list[Any]:
     boxes: list[Any] = []
     for m in cfg.mailboxes:
         if m.kind == "maildir":
-            boxes.append(MaildirMailbox(m.name, cfg.path(m.path), cfg.path(m.drafts)))
+            boxes.append(MaildirMailbox(m.name, cfg.path(m.path), cfg.path(m.drafts),
+                                        sent=cfg.path(m.sent) if m.sent is not None else None))
         else:
             from daemon.mailboxes.imap import ImapMailbox
 
             boxes.append(ImapMailbox(m, cfg, store))
+    for box in boxes:
+        box.digest_at = cfg.digest.at
     return boxes
 
 
@@ -418,6 +421,242 @@ def status(ctx: click.Context) -> None:
         unhealthy = unhealthy or not live[0]
     if unhealthy:
         ctx.exit(int(ExitCode.FAILURE))
+
+
+@main.group()
+def edits() -> None:
+    """How salespeople change the drafts before sending them (from the Sent folder)."""
+
+
+@edits.command("report")
+@click.option("--mailbox", "account", help="Only this mailbox's sent replies.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def edits_report(ctx: click.Context, account: str | None, as_json: bool) -> None:
+    """Per template and language: how many replies were sent from our drafts, how each placeholder was filled (the
+    kind of value), which sentences were deleted or added and which sections rewritten, with how many replies did
+    so. What to change in the templates; nothing changes a template by itself."""
+    from daemon.edits import report
+
+    store = _store(_config(ctx), upgrade=False)
+    rows = store.sent_replies(account)
+    groups = report(rows)
+    answered = [r for r in rows if r["inquiry_message_id"]]
+    if as_json:
+        click.echo(json.dumps({"sent": len(rows), "answered": len(answered), "templates": groups,
+                               "response_seconds": [r["response_seconds"] for r in answered]}, ensure_ascii=False))
+        return
+    console = Console(width=160)
+    console.print(f"{len(rows)} sent, {len(answered)} answering an inquiry, "
+                  f"{sum(g['replies'] for g in groups)} started from our drafts", markup=False, highlight=False)
+    for g in groups:
+        console.rule(Text(f"{g['action']} ({g['language']}): {g['replies']} replies, {g['unchanged']} sent unchanged"))
+        for name, kinds in g["placeholders"].items():
+            console.print(f"  [[{name}]] filled with: " + ", ".join(f"{k} {n}x" for k, n in kinds.items()),
+                          markup=False, highlight=False)
+        for title, key in (("deleted", "deleted"), ("added", "added"), ("rewritten section", "rewritten")):
+            for sentence, n in g[key]:
+                always = " (always)" if n == g["replies"] and g["replies"] > 1 else ""
+                console.print(f"  {title} in {n} of {g['replies']}{always}: {sentence}", markup=False, highlight=False)
+
+
+@main.command()
+@click.option("--now", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+              help="Take this UTC time as now (default: the clock).")
+@click.pass_context
+def remind(ctx: click.Context, at: Any) -> None:
+    """Put a flagged note in each mailbox's INBOX for every high-priority inquiry past its due time that no sent reply
+    answers (once each). The daemon does this at the end of every pass; this runs it at once."""
+    import datetime as dt
+
+    from daemon.reminders import send_reminders
+    from daemon.sent import read_sent
+
+    cfg = _config(ctx)
+    kit = _kit(cfg, quiet=True)
+    store = _store(cfg)
+    now = at.replace(tzinfo=dt.UTC) if at is not None else dt.datetime.now(dt.UTC)
+    for box in _mailboxes(cfg, store):
+        box.open()
+        try:
+            read_sent(box, store)
+            n = send_reminders(box, store, (kit.drafter.from_name, kit.drafter.from_addr), now)
+        finally:
+            box.close()
+        click.echo(f"{box.name}: {n} reminder(s)")
+
+
+@main.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day (UTC; default: today).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Write each mailbox's digest page (<mailbox>.html) here instead of putting it in the INBOX.")
+@click.pass_context
+def digest(ctx: click.Context, day: Any, out: Path | None) -> None:
+    """The daily digest: the day's inquiries ranked by priority with clarity bars, tier, due time, missing items and
+    answered or not, put in each mailbox's INBOX (once a day; the daemon does it after [digest] at)."""
+    import datetime as dt
+
+    from daemon import digest as digest_mod
+    from daemon.sent import read_sent
+
+    cfg = _config(ctx)
+    kit = _kit(cfg, quiet=True)
+    store = _store(cfg)
+    now = dt.datetime.now(dt.UTC)
+    date = day.date() if day is not None else now.date()
+    for box in _mailboxes(cfg, store):
+        box.open()
+        try:
+            read_sent(box, store)
+            if out is not None:
+                start = dt.datetime.combine(date, dt.time(), dt.UTC)
+                rows = store.day_inquiries(box.name, start, start + dt.timedelta(days=1))
+                out.mkdir(parents=True, exist_ok=True)
+                (out / f"{box.name}.html").write_text(digest_mod.page(date, rows), encoding="utf-8")
+                click.echo(f"{box.name}: {len(rows)} inquiries -> {out / (box.name + '.html')}")
+                continue
+            put = digest_mod.send_digest(box, store, (kit.drafter.from_name, kit.drafter.from_addr), now, date)
+        finally:
+            box.close()
+        click.echo(f"{box.name}: digest of {date} {'put in the INBOX' if put else 'was put in the INBOX before'}")
+
+
+@main.group()
+def customers() -> None:
+    """The buyers the store knows: the list, and one buyer's history."""
+
+
+@customers.command("list")
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True, help="At most this many customers.")
+@click.pass_context
+def customers_list(ctx: click.Context, limit: int) -> None:
+    """List the customers, the most recently seen first: clarity, priority, tier and mode of the latest inquiry,
+    status and change risk."""
+    from daemon.crm import list_table
+
+    store = _store(_config(ctx), upgrade=False)
+    Console(width=200).print(list_table(store.customers(limit)))
+
+
+@customers.command("show")
+@click.argument("customer_id", metavar="ID", type=int)
+@click.pass_context
+def customers_show(ctx: click.Context, customer_id: int) -> None:
+    """Show one customer (ID from `customers list`): who, the change risk and why, and the history of clarity, tier and
+    mode over time with the reason of every move."""
+    from daemon.crm import show
+
+    store = _store(_config(ctx), upgrade=False)
+    row = store.customer_by_id(customer_id)
+    if row is None:
+        click.echo(f"error: no customer {customer_id}; `inquiry-triage customers list` shows the IDs", err=True)
+        ctx.exit(int(ExitCode.FAILURE))
+    show(Console(width=200), row, store.customer_events(customer_id))
+
+
+@main.command("export")
+@click.option("--csv", "as_csv", is_flag=True, required=True,
+              help="CSV with the columns a CRM imports: company, contact, email, country, tier, clarity, priority, "
+                   "last_inquiry, status.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file (default: stdout).")
+@click.pass_context
+def export(ctx: click.Context, as_csv: bool, out: Path | None) -> None:
+    """Export the customers for a CRM (UTF-8, one customer a row, the most recently seen first)."""
+    from daemon.crm import write_csv
+
+    store = _store(_config(ctx), upgrade=False)
+    rows = store.customers(limit=1_000_000)
+    if out is None:
+        write_csv(rows, sys.stdout)
+        return
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        n = write_csv(rows, fh)
+    click.echo(f"{n} customers written to {out}", err=True)
+
+
+@main.group()
+def checklist() -> None:
+    """The printable trade-show checklist."""
+
+
+@checklist.command("print")
+@click.option("--items", "count", type=int, default=12, show_default=True,
+              help="The first N checklist items (12: the condensed trade-show list, 18: all).")
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "pdf"]), default="html", show_default=True)
+@click.option("--lang", help="Comma-separated template languages (default: every one, a page each).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file (default: stdout).")
+@click.pass_context
+def checklist_print(ctx: click.Context, count: int, fmt: str, lang: str | None, out: Path | None) -> None:
+    """Print the trade-show checklist with tick boxes, in each template language; what a visitor stated is typed
+    into a CSV afterwards for `leads add`."""
+    from daemon.drafting import load_labels
+    from daemon.sheet import languages, load_words, render
+    from extractors.rules import shipped_dir
+
+    text = render(fmt, count, languages(lang), load_labels(shipped_dir()), load_words(shipped_dir()))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"checklist written to {out}", err=True)
+
+
+@main.group()
+def leads() -> None:
+    """Trade-show leads."""
+
+
+@leads.command("add")
+@click.option("--from-csv", "path", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="CSV: email and optionally company, contact, phone, country, language, notes, then one column per "
+                   "checklist item (its id or printed name): empty = not stated, x = ticked, or the value said.")
+@click.option("--event", default="Trade show", show_default=True, help="The show's name (the follow-up's subject).")
+@click.option("--mailbox", "mailbox_name", help="The mailbox whose Drafts get the follow-ups (default: the first).")
+@click.pass_context
+def leads_add(ctx: click.Context, path: Path, event: str, mailbox_name: str | None) -> None:
+    """Score each lead by the same rules as mail, store it as a customer and save a follow-up draft for it. A bad
+    row or an unknown column stops the import before anything is stored (exit 2, naming the file, line and fix);
+    a row added before is left as it is."""
+    from daemon.leads import country, read, score, subject
+    from daemon.store import CustomerUpdate
+
+    cfg = _config(ctx)
+    kit = _kit(cfg, quiet=True)
+    rows = read(path, kit)
+    store = _store(cfg)
+    boxes = {m.name: box for m, box in zip(cfg.mailboxes, _mailboxes(cfg, store), strict=True)}
+    if not boxes or (mailbox_name is not None and mailbox_name not in boxes):
+        raise config_mod.ConfigError(f"{cfg.source}: no mailbox {mailbox_name or ''} for the drafts; "
+                                     f"configure one or pass --mailbox ({', '.join(boxes) or 'none configured'})")
+    box = boxes[mailbox_name] if mailbox_name else next(iter(boxes.values()))
+    table = Table(title=f"leads from {path.name}")
+    for col in ("line", "email", "company", "clarity", "priority", "tier", "mode", "action", "draft"):
+        table.add_column(col, overflow="fold")
+    box.open()
+    try:
+        for lead in rows:
+            known = store.customer(lead.email)
+            parsed, a = score(lead, path, kit, event, known)
+            draft = kit.drafter.draft(parsed, a, kit.rules_version, subject=subject(lead, event))
+            draft_id = draft.message_id if draft else ""
+            seen = known is not None and any(e["message_id"] == draft_id and e["source"] == "lead"
+                                             for e in store.customer_events(known["id"]))
+            if draft is not None and not box.find_draft(draft.message_id):
+                box.save_draft(draft)
+            if not seen:
+                store.add_customer(CustomerUpdate(
+                    lead.email, {k: (f.as_json() if f else None) for k, f in a.checklist.items}, a.clarity, a.tier,
+                    kit.decisions.order.high_change_risk_changes,
+                    change_after_order_at=kit.decisions.order.high_change_risk_after_order, priority=a.priority,
+                    mode=a.follow_up_mode, action=a.action, status="lead", source="lead", message_id=draft_id,
+                    subject=subject(lead, event), company=lead.fields["company"] or None, contact=lead.fields["contact"] or None,
+                    country=country(lead, a) or None, missing=tuple(a.checklist.missing), reasons=dict(a.reasons)))
+            table.add_row(str(lead.line), lead.email, lead.fields["company"], f"{a.clarity}/18", a.priority or "-",
+                          a.tier or "-", a.follow_up_mode or "-", a.action,
+                          ("saved" if not seen else "added before") if draft else "none")
+    finally:
+        box.close()
+    Console(width=200).print(table)
 
 
 def _owners(store: Any, names: list[str]) -> dict[str, str]:

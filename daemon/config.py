@@ -76,6 +76,7 @@ class MaildirMailboxConfig(_Strict):
     kind: Literal["maildir"]
     path: Path
     drafts: Path
+    sent: Path | None = None  # the seller's sent mail (a Maildir); default: <path>/.Sent
     identity: str | None = None  # "Name <address>" the drafts come from; default: the seller profile's
 
 
@@ -113,6 +114,7 @@ class ImapMailboxConfig(SecretRef):
     username: str
     inbox: str = "INBOX"
     drafts: str | None = None  # default: the special-use \Drafts folder
+    sent: str | None = None  # the seller's sent mail; default: the special-use \Sent folder (none: not watched)
     ca_file: Path | None = None
     oauth2: OAuth2Config | None = None
     identity: str | None = None
@@ -175,8 +177,14 @@ class MetricsConfig(_Strict):
     port: int = Field(default=9464, ge=1, le=65535)
 
 
+class DigestConfig(_Strict):
+    # the daily digest goes to each mailbox's INBOX at the first pass after this time (UTC, "HH:MM"); unset: none
+    at: str | None = Field(default=None, pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$")
+
+
 class Config(_Strict):
     store: StoreConfig = StoreConfig()
+    digest: DigestConfig = DigestConfig()
     rules: RulesConfig = RulesConfig()
     seller: SellerConfig = SellerConfig()
     daemon: DaemonConfig = DaemonConfig()

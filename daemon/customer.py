@@ -58,3 +58,33 @@ def buyer_address(msg: ParsedMessage, platforms: Platforms | None, own_domains: 
     if reply_to and reply_to != msg.from_addr.lower() and not (platforms and platforms.relay(reply_to)):
         return reply_to
     return form_address(msg)
+
+
+_GENERIC_CC = {"uk": "GB", "eu": ""}  # country-code domains that are not an ISO 3166 code as written
+
+
+def country_of(address: str, destination: object = None) -> str:
+    """The buyer's country for a CRM: the country-code domain of the address (co.uk -> United Kingdom), else a
+    destination that names a country; "" when neither says."""
+    import pycountry
+
+    tld = address.rpartition(".")[2].lower()
+    code = _GENERIC_CC.get(tld, tld.upper()) if len(tld) == 2 else ""
+    if code and (country := pycountry.countries.get(alpha_2=code)) is not None:
+        return str(getattr(country, "common_name", None) or country.name)
+    if isinstance(destination, str) and destination.strip():
+        try:
+            country = pycountry.countries.lookup(destination.strip())
+        except LookupError:
+            return ""
+        return str(getattr(country, "common_name", None) or country.name)
+    return ""
+
+
+def company_name(value: object) -> str:
+    """The company's name from the company item's value ("Nordlicht Handel GmbH, nordlicht.example" -> the name)."""
+    if not isinstance(value, str):
+        return ""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    names = [p for p in parts if not regex.fullmatch(r"(?:www\.)?[\w-]+(?:\.[\w-]+)+", p)]
+    return ", ".join(names) or (parts[0] if parts else "")

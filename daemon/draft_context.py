@@ -281,6 +281,7 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
         "lines": lines,
         "buyer_files": files,
         "confirmed": confirmed,
+        "understood": understood(c, msg, label, vtext, labels_of),
         "unsure": any(not x["sure"] for x in confirmed) or any("[[check:" in str(v) for row in lines for v in row.values()),
         "missing": [{"id": i, "label": label(i)} for i in c.missing],
         "questions": [d.labels.question(i, lang, s["product_named"].replace("{name}", product_name) if product_name else s["the_product"],
@@ -318,6 +319,15 @@ def build(d: Drafter, msg: ParsedMessage, a: Assessment) -> dict[str, Any]:
         "has_catalogue": seller.catalogue_pdf() is not None,
         "tables": Tables(),
     }
+
+
+def understood(c: Checklist, msg: ParsedMessage, label: Any, vtext: Any, labels_of: Any) -> list[dict[str, Any]]:
+    """In a buyer's reply within a thread: the items this message states that the thread had left open, each as
+    {id, label, value, sure} (empty outside a thread)."""
+    if not c.thread_items:
+        return []
+    new = tuple(i for i, f in c.items if f is not None and f.part != "thread" and i not in c.thread_items)
+    return [x for x in requirements.confirmed(c, msg, label, vtext, (), labels_of) if x["id"] in new]
 
 
 def file_of(source: str, msg: ParsedMessage) -> str:

@@ -255,17 +255,21 @@ class Drafter:
             return [(ctx["sample"]["form_file"], "text/plain", form.encode("utf-8"))]
         return []
 
-    def draft(self, msg: ParsedMessage, a: Assessment, rules_version: str, now: dt.datetime | None = None) -> Draft | None:
+    def draft(self, msg: ParsedMessage, a: Assessment, rules_version: str, now: dt.datetime | None = None, *,
+              subject: str | None = None) -> Draft | None:
+        """The reply to an inquiry; with `subject`, a first mail of ours under that subject that quotes nothing (a
+        follow-up of a trade-show lead)."""
         if a.action == "verify":
             return self.note(msg, a, rules_version, now) if self.note_on_verify else None
         if not a.drafts_reply:
             return None
         ctx = self.context(msg, a)
         text, html = self.render(a.action, ctx)
-        text, html = _with_quote(text, html, msg, ctx["lang"])
+        if subject is None:
+            text, html = _with_quote(text, html, msg, ctx["lang"])
         domain = self.from_addr.rpartition("@")[2] or "localhost"
         message_id = draft_message_id(str(msg.key), rules_version, domain)
-        subject = reply_subject(msg.subject, ctx["lang"])
+        subject = reply_subject(msg.subject, ctx["lang"]) if subject is None else header_text(subject)
         to = ctx["buyer"]["address"]
         headers = [("From", mime.address(self.from_name, self.from_addr))]
         if to:

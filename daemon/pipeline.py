@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from daemon.assess import History, assess, tags_for
-from daemon.customer import buyer_address
+from daemon.customer import buyer_address, company_name, country_of
+from daemon.draft_context import reply_language
 from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.mailboxes.base import QUARANTINE_TAG, Mailbox
 from daemon.metrics import NULL_METRICS, Metrics
@@ -89,6 +90,11 @@ def _history(row: dict[str, Any] | None) -> History:
 
 
 def _skip_reason(parsed: ParsedMessage, kit: Toolkit, buyer: str = "") -> str:
+    from daemon.reminders import NOTE_PREFIX  # noqa: PLC0415
+
+    sender = kit.drafter.from_addr.lower() if kit.drafter is not None else ""
+    if parsed.message_id.startswith(NOTE_PREFIX) and sender and parsed.from_addr.lower() == sender:
+        return "our own note"
     domain = parsed.from_addr.rpartition("@")[2]
     own = kit.extractor.own_domains
     if domain and domain in own and (not buyer or buyer.rpartition("@")[2] in own):  # our own web form: its buyer
@@ -143,19 +149,42 @@ def process(raw: RawMessage, kit: Toolkit, mailbox: Mailbox, store: Store, limit
     mailbox.tag_later(raw.key, tags)
     customer = None
     if outcome.status == "drafted" and buyer:
-        from daemon.store import CustomerUpdate  # noqa: PLC0415 - see the import of Store above
 
-        customer = CustomerUpdate(
-            buyer, {k: (f.as_json() if f else None) for k, f in checklist.items},
-            checklist.clarity, assessment.tier, kit.decisions.order.high_change_risk_changes,
-            is_order=checklist.signal("is_order"),
-        )  # fmt: skip
-    store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer, **meta)
+        customer = _customer_update(buyer, parsed, checklist, assessment, kit)
+    draft_language = kit.drafter.language_of(reply_language(parsed, checklist.language)) if outcome.draft and kit.drafter else ""
+    store.record(outcome, language=parsed.language, rules_version=kit.rules_version, tags=tags, customer=customer,
+                 draft_language=draft_language, **meta)
     log.info(
         "mailbox=%s uid=%s clarity=%d/18 priority=%s tier=%s action=%s status=%s",
         raw.key.account, raw.key.uid, checklist.clarity, assessment.priority, assessment.tier, outcome.action, outcome.status,
     )
     return outcome
+
+
+def _customer_update(buyer: str, parsed: ParsedMessage, checklist: Checklist, assessment: Assessment,
+                     kit: Toolkit) -> Any:
+    """The buyer's customer row after this inquiry: its values, decisions and what the CRM columns take."""
+    from daemon.store import CustomerUpdate  # noqa: PLC0415 - see the import of Store above
+
+    items = dict(checklist.items)
+    order = kit.decisions.order
+
+    def value(item: str) -> Any:
+        f = items.get(item)
+        return f.value if f is not None else None
+
+    changes = tuple({"item": item, "before": (before or {}).get("value"), "now": now.get("value")}
+                    for item, before, now in assessment.changes)
+    return CustomerUpdate(
+        buyer, {k: (f.as_json() if f else None) for k, f in checklist.items}, checklist.clarity, assessment.tier,
+        order.high_change_risk_changes, is_order=checklist.signal("is_order"),
+        change_after_order_at=order.high_change_risk_after_order, priority=assessment.priority,
+        mode=assessment.follow_up_mode, action=assessment.action, message_id=parsed.message_id, subject=parsed.subject,
+        company=company_name(value("company")) or None,
+        contact=(str(value("contact")) if value("contact") else None),
+        country=country_of(buyer, value("destination")) or None,
+        missing=tuple(checklist.missing), changes=changes, reasons=dict(assessment.reasons),
+    )  # fmt: skip
 
 
 def _joined(*reasons: str) -> str:
@@ -194,6 +223,8 @@ class RunStats:
     failed: int = 0
     seen: int = 0  # messages handed over by the mailbox
     cut: bool = False  # the pass stopped at its limit: more may be waiting
+    sent: int = 0  # messages of the Sent folder recorded
+    reminders: int = 0  # notes put in the inbox about overdue inquiries
     outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=100))  # the latest only: a pass can be long
 
 
@@ -237,6 +268,21 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
         else:
             stats.skipped += 1
         log.debug("mailbox=%s uid=%s took %.1f ms", raw.key.account, raw.key.uid, (time.monotonic() - started) * 1000)
+    if not (stop is not None and stop.is_set()) and not stats.cut:
+        from daemon.sent import read_sent  # noqa: PLC0415 - see the import of Store above
+
+        stats.sent = read_sent(mailbox, store)
+        kit = kit_ref.get()
+        if kit.drafter is not None:
+            from daemon.reminders import send_reminders  # noqa: PLC0415
+
+            stats.reminders = send_reminders(mailbox, store, (kit.drafter.from_name, kit.drafter.from_addr))
+            if mailbox.digest_at is not None and time.strftime("%H:%M", time.gmtime()) >= mailbox.digest_at:
+                import datetime as dt  # noqa: PLC0415
+
+                from daemon.digest import send_digest  # noqa: PLC0415
+
+                send_digest(mailbox, store, (kit.drafter.from_name, kit.drafter.from_addr), dt.datetime.now(dt.UTC))
     return stats
 
 

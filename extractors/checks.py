@@ -383,7 +383,9 @@ class _Audit:
         if rule.item is None:
             return (True,)
         value = rule.normalise(view.text[start : hit.end], self.ctx)
-        return "value not concrete" if value is None else (value,)
+        if value is None or isinstance(value, str) and self.judge.cues.is_vague(value):
+            return "value not concrete"
+        return (value,)
 
 
 def _context(rule: Compiled, sentence: str) -> str | None:

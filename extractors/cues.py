@@ -61,6 +61,11 @@ class Cues:
         self.request_starts = _compile_terms(grammar.request_starts)
         self.negations = _Terms(grammar.negations)
         self.question_end = tuple(grammar.question_end)
+        self.vague = frozenset(w.lower() for w in grammar.vague)
+
+    def is_vague(self, value: str) -> bool:
+        """Whether a text value is only one of the vague words ("good quality", "personalizado"): no value."""
+        return value.strip(" .,;:!-").lower() in self.vague
 
     def spots(self, text: str) -> tuple[Spots | None, Spots | None]:
         """Where the literal words of the question markers and of the negations stand in a text."""

@@ -37,23 +37,27 @@ CURRENCIES = {
     "美元": "USD", "美金": "USD",
     "eur": "EUR", "€": "EUR", "euro": "EUR", "euros": "EUR", "欧元": "EUR",
     "gbp": "GBP", "£": "GBP", "rmb": "CNY", "cny": "CNY", "¥": "CNY", "元": "CNY", "人民币": "CNY",
-    "aud": "AUD", "cad": "CAD", "jpy": "JPY", "inr": "INR", "aed": "AED", "brl": "BRL", "mxn": "MXN",
+    "r$": "BRL", "aud": "AUD", "cad": "CAD", "jpy": "JPY", "inr": "INR", "aed": "AED", "brl": "BRL", "mxn": "MXN",
     "clp": "CLP", "ars": "ARS", "cop": "COP", "pen": "PEN", "ngn": "NGN", "zar": "ZAR", "rub": "RUB",
 }
 _CURRENCY = re.compile(
-    r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
+    r"(?P<cur>US\$|R\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
     re.I,
 )
 _DURATION = re.compile(
-    r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|至|到)\s*(?P<b>\d{1,3}))?\s*"
-    r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?|semanas?|mes(?:es)?|个工作日|工作日|天|日|周|星期|个月)",
+    r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|à|至|到)\s*(?P<b>\d{1,3}))?\s*"
+    r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?(?:\s(?:h[aá]biles|[úu]teis))?|semanas?|"
+    r"mes(?:es)?|m[eê]s|jours?(?:\souvr(?:[ée]s|ables))?|semaines?|mois|giorni(?:\slavorativi)?|settimane|mes[ei]|"
+    r"个工作日|工作日|天|日|周|星期|个月)",
     re.I,
 )
-_DAYS_PER = {"d": 1, "w": 7, "m": 30, "天": 1, "日": 1, "周": 7, "星": 7, "个": 30, "月": 30, "s": 7}
-_DATE_DMY = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s+|de\s+)?(?P<m>[A-Za-zé]{3,10})\.?(?:\s*,?\s*(?P<y>\d{4}))?", re.I)
+_DAYS_PER = {"d": 1, "j": 1, "g": 1, "w": 7, "m": 30, "天": 1, "日": 1, "周": 7, "星": 7, "个": 30, "月": 30, "s": 7}
+_WORKING = re.compile(r"working|business|h[aá]biles|[úu]teis|ouvr|lavorativ|工作日", re.I)
+_DATE_DMY = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th|er|º)?\s*(?:of\s+|de\s+)?(?P<m>[^\W\d_]{3,10})\.?(?:\s*,?\s*(?:de\s+)?(?P<y>\d{4}))?", re.I)
 _DATE_MDY = re.compile(r"(?P<m>[A-Za-z]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s*,?\s*(?P<y>\d{4}))?", re.I)
 _DATE_MONTH_PART = re.compile(
-    r"(?P<part>end|beginning|start|middle|mid|early|late|fin(?:ales)?|principios|mediados)\s*(?:of\s+|de\s+|-\s*)?(?P<m>[A-Za-z]{3,10})",
+    r"(?P<part>end|beginning|start|middle|mid|early|late|fin(?:ales|ais|al|e)?|principios|mediados|d[ée]but|milieu|mi|"
+    r"in[ií]cio|meados|inizio|met[àa])\s*(?:of\s+|de\s+|d'|di\s+|-\s*)?(?P<m>[^\W\d_]{3,10})",
     re.I,
 )
 _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?:(?P<d>\d{1,2})[日号]|(?P<part>底|末|初|中|中旬|下旬|上旬))?")
@@ -69,6 +73,8 @@ _DATE_RELATIVE = re.compile(
 )
 _SEASON_END = {"spring": (5, 31), "summer": (8, 31), "autumn": (11, 30), "fall": (11, 30), "winter": (2, 28)}
 _PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%")
+# EXW in words: "puesto en fábrica", "ex fábrica", "départ usine", "franco fabbrica", "posto na fábrica"
+_EX_WORKS = re.compile(r"puesto\s+en\s+f[aá]brica|ex\s?-?f[aá]brica|d[ée]part\s+usine|franco\s+fabbrica|posto\s+na\s+f[aá]brica|ex\s?works", re.I)
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
 _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+(?:of\s+)?|,\s*)?(?-i:(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4}))?", regex.I)
 
@@ -76,8 +82,9 @@ _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for 
 _ZH_DIGITS = re.compile(r"[一二两三四五六七八九十]+(?=万|千|百)?")
 _GROUPED = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
 _RANGE_SEP = re.compile(r"-|~|to|–|至|到")
-_PER_UNIT = re.compile(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each)|per\s+\w+|each|单价|/个|/件|/套|por\s+unidad|c/u", re.I)
-_PER_TOTAL = re.compile(r"budget|total|presupuesto|预算|总", re.I)
+_PER_UNIT = re.compile(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each|pièce|unité|peça|unidade|pezzo)|per\s+\w+|each|单价|/个|/件|/套|"
+                       r"por\s+unidad|c/u|par\s+(?:pièce|unité|paire)|l[’']unité|unitaire|por\s+(?:unidade|peça)|cada|al\s+pezzo|cad\.", re.I)
+_PER_TOTAL = re.compile(r"budget|total|presupuesto|orçamento|budget|预算|总", re.I)
 _ZH_TENTHS = re.compile(r"([\d一二三四五六七八九])\s*成")
 _DIGIT = re.compile(r"\d")
 _PAYMENT_METHODS = tuple(
@@ -226,9 +233,9 @@ def _month_end(year: int, month: int) -> int:
 
 def _month_part(part: str) -> str:
     p = part.lower()
-    if p in ("end", "late", "fin", "finales", "底", "末", "下旬"):
+    if p in ("end", "late", "fin", "finales", "finais", "final", "fine", "底", "末", "下旬"):
         return "end"
-    if p in ("middle", "mid", "mediados", "中", "中旬"):
+    if p in ("middle", "mid", "mediados", "mi", "milieu", "meados", "metà", "meta", "中", "中旬"):
         return "mid"
     return "start"
 
@@ -303,8 +310,8 @@ def duration(text: str, ctx: Context) -> dict[str, Any] | None:
             return {"date": d.isoformat(), "days": (d - ctx.date).days}
     if m := _DURATION.search(text):
         unit = m["unit"].lower()
-        per: float = 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
-        if unit.startswith(("working", "business")) or unit.endswith("工作日"):
+        per: float = 30 if unit.startswith(("month", "mes", "mês", "mois")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
+        if _WORKING.search(unit):
             per = 1.4
         a = int(m["a"])
         b = int(m["b"]) if m["b"] else None
@@ -346,7 +353,7 @@ def money(text: str, ctx: Context) -> dict[str, Any] | None:
 def incoterm(text: str, ctx: Context) -> dict[str, Any] | None:
     m = _INCOTERM.search(text)
     if not m:
-        return None
+        return {"term": "EXW"} if _EX_WORKS.search(text) else None
     term = m["t"].upper().replace("CNF", "CFR").replace("C&F", "CFR")
     value: dict[str, Any] = {"term": term}
     place = m["place"]
@@ -388,7 +395,13 @@ def term(text: str, ctx: Context) -> str | None:
 def place(text: str, ctx: Context) -> str | None:
     """A place as written, or the canonical name of a vocabulary's place ("Allemagne", "德国" -> "Germany")."""
     t = text.strip().strip(".,;:")
-    return ctx.canonical.get(t.lower(), t) or None
+    if (name := ctx.canonical.get(t.lower())) is not None:
+        return name
+    words = t.split()
+    for i in range(1, len(words)):  # "en France", "vers la Belgique", "en nuestro almacén de Valparaíso": the place
+        if (name := ctx.canonical.get(" ".join(words[i:]).lower())) is not None:
+            return name
+    return t or None
 
 
 def plain_text(text: str, ctx: Context) -> str | None:

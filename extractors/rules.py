@@ -58,7 +58,7 @@ NORMALISERS = (
 )
 # Signals that rules can feed; the signal stage combines them into the buyer signals (see decisions.toml).
 SIGNAL_NAMES = SIGNAL_IDS + ("lure", "generic_greeting", "generic_interest", "out_of_office", "platform_form",
-                             "order_words") + tuple(f"asks_{topic}" for topic in QUESTION_TOPICS) + RISK_SIGNALS + CONTEXT_SIGNALS
+                             "order_words", "credit_terms") + tuple(f"asks_{topic}" for topic in QUESTION_TOPICS) + RISK_SIGNALS + CONTEXT_SIGNALS
 # {NAME} in a regex, a trigger word or a token pattern: a fragment (not \p{..} / \P{..}, not a {2,5} count)
 FRAGMENT_REF = re.compile(r"(?<!\\[pP])\{([A-Z][A-Z0-9_]+)\}")
 # a regex that opens with a fragment: \b and the value group may come first; the fragment is not made optional
@@ -278,6 +278,9 @@ class RulesFile(_Strict):
     vocab: dict[str, Vocab] = {}
     grammar: Grammar | None = None
     disable: list[str] = []  # overlay: switch shipped rules off by id
+    # of a language folder: the languages whose rules read its mail too, after its own (English: the fields of a
+    # platform card and the English lines of a message), each rule in its own language's fragments
+    also_read: list[str] = []
 
     @field_validator("fragment")
     @classmethod
@@ -309,6 +312,7 @@ class RuleSet:
     # (language, rule id) -> for each regex, the words every match starts with (its leading word fragment), or None
     leads: dict[tuple[str, str], list[tuple[str, ...] | None]] = field(default_factory=dict)
     shared: set[str] = field(default_factory=set)  # ids of the rules of shared/ (every language reads them)
+    also_read: dict[str, list[str]] = field(default_factory=dict)  # language -> languages whose rules it reads too
     # of each `cldr` vocabulary: language -> (name, canonical name) of its locales' places
     places: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
 
@@ -342,7 +346,8 @@ class RuleSet:
     def vocab_terms(self, name: str, lang: str) -> VocabTerms:
         """A vocabulary's terms for the rules of a language: its own terms and, of a `cldr` vocabulary, the place
         names of the language's locales and English ones; the English rules, which read the mail of every
-        language without rules of its own, take those languages' names too."""
+        language without rules of its own (and of one that reads them too, `also_read`), take those languages'
+        names too."""
         vocab = self.vocab[name]
         explicit = {k.lower(): v for k, v in vocab.canonical.items()}
         canonical: dict[str, str] = {}
@@ -350,7 +355,8 @@ class RuleSet:
         cs = list(vocab.case_sensitive)
         by_lang = self.places.get(name)
         if by_lang:
-            taken = {"en", lang} | ({x for x in by_lang if x not in self.rules} if lang == "en" else set())
+            taken = {"en", lang} | ({x for x in by_lang if x not in self.rules or lang in self.also_read.get(x, ())}
+                                    if lang == "en" else set())
             exact = {w.lower() for w in vocab.case_sensitive}
             own = {w.lower() for w in vocab.terms}
             for language in sorted(taken & by_lang.keys(), key=lambda x: (x != lang, x != "en", x)):
@@ -495,6 +501,8 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
             digest.update(path.read_bytes())
             rs.files.append(label)
             rs.disabled.update(parsed.disable)
+            if parsed.also_read and lang not in ("shared", "vocab"):
+                rs.also_read[lang] = list(dict.fromkeys(rs.also_read.get(lang, []) + parsed.also_read))
             for name, vocab in parsed.vocab.items():
                 rs.vocab[name] = vocab
             if parsed.grammar is not None:
@@ -530,19 +538,32 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
             rs.written.setdefault(rule.id, rule)
     expander = _Expander(rs)
     rs.rules = {lang: [] for lang in by_lang}  # the languages with rules of their own (see `vocab_terms`)
+    for lang, others in rs.also_read.items():
+        errors += [f"{lang}/ also_read: no rules of language {x!r}; name a folder of rules/ other than {lang}/"
+                   for x in others if x == lang or x not in by_lang]
     for lang, lang_rules in by_lang.items():
         rules: dict[str, Rule] = {}
-        for rule in [*lang_rules.values(), *(r for r in shared.values() if r.id not in lang_rules)]:
-            if not rule.enabled or rule.id in rs.disabled:
+        off: dict[str, str] = {}
+        # (rule, the language whose fragments it reads): its own rules and the shared ones, then those of each
+        # language of `also_read` and the shared ones in its fragments (a shared rule this language lacks a
+        # fragment for)
+        todo = [(r, lang) for r in lang_rules.values()] + [(r, lang) for r in shared.values() if r.id not in lang_rules]
+        for other in rs.also_read.get(lang, []):
+            todo += [(r, other) for r in [*by_lang.get(other, {}).values(), *shared.values()] if other != lang]
+        for rule, written_in in todo:
+            if not rule.enabled or rule.id in rs.disabled or rule.id in rules:
                 continue
-            expanded, missing = expander.rule(rule, lang, from_shared=rule.id not in lang_rules)
+            expanded, missing = expander.rule(rule, written_in, from_shared=rule.id not in lang_rules)
             if expanded is not None:
                 rules[rule.id] = expanded
-                rs.leads[(lang, rule.id)] = [expander.lead(pattern, lang) for pattern in rule.regex]
+                rs.leads[(lang, rule.id)] = [expander.lead(pattern, written_in) for pattern in rule.regex]
+            elif written_in != lang:
+                continue  # off in its own language too: reported there
             elif rule.id in lang_rules:
                 errors += [f"{rs.origin[rule.id]} rule {rule.id} {m}" for m in missing]
             else:  # a shared rule needing a fragment this language lacks: off for it, said by `rules check`
-                rs.notices.append(f"{rs.origin[rule.id]} rule {rule.id} is off for {lang!r}: {missing[0]}")
+                off[rule.id] = f"{rs.origin[rule.id]} rule {rule.id} is off for {lang!r}: {missing[0]}"
+        rs.notices += [notice for rule_id, notice in off.items() if rule_id not in rules]
         errors += _check_references(rs, lang, rules)
         rs.rules[lang] = list(rules.values())
     errors += expander.errors

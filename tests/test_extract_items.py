@@ -4,16 +4,20 @@ case gives the value the checklist must hold (its normalised form), or False whe
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import pkgutil
 from typing import Any
 
 import pytest
 
 from extractors.engine import Engine, Result
 from extractors.rules import load
-from tests.tables import items_en, items_es, items_zh
+from tests import tables
 
 DATE = dt.date(2025, 1, 15)
-TABLES = {"en": items_en, "zh": items_zh, "es": items_es}
+# every tests/tables/items_<lang>.py
+TABLES = {m.name.removeprefix("items_"): importlib.import_module(f"tests.tables.{m.name}")
+          for m in sorted(pkgutil.iter_modules(tables.__path__), key=lambda m: m.name) if m.name.startswith("items_")}
 ITEM_CASES = [(lang, *case) for lang, table in TABLES.items() for case in table.CASES]
 SIGNAL_CASES = [(lang, *case) for lang, table in TABLES.items() for case in table.SIGNALS]
 

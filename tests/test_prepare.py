@@ -111,6 +111,11 @@ LANGUAGES = [
     ("fr", "BONJOUR J'AIMERAIS CONNAITRE LES FRAIS DE LIVRAISON VERS LA NOUVELLE CALEDONIE", "fr"),
     ("pt", "Bom dia, precisamos de 500 lâmpadas LED com entrega rápida no porto de Santos.", "pt"),
     ("es-short", "Hola, necesito precio", "es"),
+    ("es-card", "Buenas tardes, cotización de 300 bolsas con envío a Quito\nMaterial: Kraft Paper\nUsage: Shopping\n"
+                "Size: Custom Size Accepted\nPrinting: Offset Printing\nQuantity Required: 300 Piece/Pieces", "es"),
+    ("it-card", "salve, vorrei sapere il prezzo con spedizione a Bari\nVoltage: 220V\nPower: 1500W\nWarranty: 1 Year\n"
+                "Quantity Required: 2 Piece/Pieces", "it"),
+    ("en-form", "Product Name: LED panel\nQuantity: 500 pcs\nDestination: Lagos, Nigeria\nPayment: T/T", "en"),
 ]
 
 

@@ -135,6 +135,23 @@ def test_a_shared_rule_reads_the_fragments_of_the_message_language() -> None:
     assert es.value == {"date": "2027-09-15", "days": 317}
 
 
+def test_a_language_reads_the_english_rules_after_its_own() -> None:
+    """Spanish mail with a platform card's English fields: the English field rule finds the quantity; a Spanish
+    rule finds what the buyer typed; a vague word of the language is no value."""
+    engine = Engine(SHIPPED)
+    card = engine.run({"text": "Hola, precio por favor.\nQuantity Required: 500 Piece/Pieces"}, "es", DATE).findings
+    typed = engine.run({"text": "Necesitamos 500 cajas.\nQuantity Required: 1 Piece/Pieces"}, "es", DATE).findings
+    vague = engine.run({"text": "Material: personalizado"}, "es", DATE).findings
+    assert (card["quantity"].value, typed["quantity"].value, vague.get("material")) == (
+        {"amount": 500, "unit": "piece/pieces"}, {"amount": 500, "unit": "cajas"}, None)
+
+
+def test_also_read_names_a_language_with_rules(tmp_path: Path) -> None:
+    root = _overlay(tmp_path, {"xx/grammar.toml": 'also_read = ["yy"]\n[grammar]\nnegations = ["na"]\n'})
+    with pytest.raises(RulesError, match="xx/ also_read: no rules of language 'yy'"):
+        load(overlay=root)
+
+
 def test_the_shipped_rules_have_no_unused_fragment_or_sub_rule() -> None:
     assert SHIPPED.notices == []
 

@@ -216,7 +216,7 @@ def test_ping_sqlite_not_upgraded(tmp_path: Path) -> None:
         missing.ping()
     assert not (tmp_path / "none.sqlite3").exists()  # ping creates nothing
     (tmp_path / "empty.sqlite3").touch()
-    with pytest.raises(ConfigError, match="not 0002"):
+    with pytest.raises(ConfigError, match="not 0005"):
         Store(f"sqlite:///{tmp_path / 'empty.sqlite3'}").ping()
 
 
@@ -278,3 +278,50 @@ def test_a_current_schema_never_loads_alembic(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"
+
+
+def _json(values: dict) -> dict:
+    return {k: None if v is None else finding(k, v).as_json() for k, v in values.items()}
+
+
+AFTER_ORDER_CASES = [
+    # (inquiries as (values, is_order), high risk expected, reason expected to contain)
+    ("order then the same values", [({"quantity": 500}, True), ({"quantity": 500}, False)], False, None),
+    ("order then a new item", [({"quantity": 500}, True), ({"quantity": 500, "lead_time": 30}, False)], False, None),
+    ("order then a changed quantity", [({"quantity": 500}, True), ({"quantity": 800}, False)], True,
+     "changed quantity after an order"),
+    ("change before any order", [({"quantity": 500}, False), ({"quantity": 800}, False)], False, None),
+    ("two changes without order", [({"quantity": 5}, False), ({"quantity": 8}, False), ({"quantity": 5}, False)], True,
+     "changed stated requirements 2 times"),
+    ("risk stays after a calm inquiry", [({"quantity": 5}, True), ({"quantity": 8}, False), ({"quantity": 8}, False)],
+     True, "changed quantity after an order"),
+]
+
+
+@pytest.mark.parametrize(("inquiries", "risky", "why"), [c[1:] for c in AFTER_ORDER_CASES],
+                         ids=[c[0] for c in AFTER_ORDER_CASES])  # fmt: skip
+def test_change_after_an_order_marks_change_risk(store: Store, inquiries: list, risky: bool, why: str | None) -> None:
+    for values, is_order in inquiries:
+        row = store.add_customer(CustomerUpdate("b@x.de", _json(values), 9, "A", CHANGE_RISK_AT, is_order=is_order))
+    assert (row["high_change_risk"], why in (row["change_risk_reason"] or "") if why else row["change_risk_reason"]) == \
+        (risky, True if why else None)
+
+
+def test_customer_events_record_moves_with_reasons(store: Store) -> None:
+    steps = [(5, "C", "guided", "medium"), (7, "C", "guided", "medium"), (9, "B", "fast_track", "high")]
+    for n, (clarity, tier, mode, priority) in enumerate(steps):
+        store.add_customer(CustomerUpdate(
+            "b@x.de", _json({"quantity": 500}), clarity, tier, CHANGE_RISK_AT, priority=priority, mode=mode,
+            action="follow_up_questions", message_id=f"<m{n}@x.de>", subject="RFQ", company="Acme GmbH" if n else None,
+            country="Germany", missing=("specs",) if n < 2 else (),
+            reasons={"tier": f"tier reason {n}", "follow_up_mode": f"mode reason {n}"}))  # fmt: skip
+    row = store.customer("b@x.de") or {}
+    events = store.customer_events(row["id"])
+    assert [(e["clarity"], e["tier"], e["follow_up_mode"], e["missing"]) for e in events] == [
+        (5, "C", "guided", ["specs"]), (7, "C", "guided", ["specs"]), (9, "B", "fast_track", [])]
+    assert [e["moves"] for e in events] == [None, None, [
+        {"what": "tier", "from": "C", "to": "B", "reason": "tier reason 2"},
+        {"what": "mode", "from": "guided", "to": "fast_track", "reason": "mode reason 2"}]]
+    assert (row["company"], row["country"], row["last_mode"], row["last_priority"], row["source"], row["status"]) == (
+        "Acme GmbH", "Germany", "fast_track", "high", "mail", "drafted")
+    assert store.customer_by_id(row["id"]) == row and [c["address"] for c in store.customers()] == ["b@x.de"]

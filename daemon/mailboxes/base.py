@@ -42,6 +42,18 @@ class Mailbox(abc.ABC):
         """Yield the messages not yet done (statuses() gives the stored status of some keys), oldest first, without
         changing them. The consumer reports each yielded message's end with finished()."""
 
+    def fetch_sent(self, known: Callable[[list[str]], set[str]]) -> Iterator[tuple[str, bytes]]:
+        """Yield (key, bytes) of the Sent folder's messages whose keys known() does not list; none without a
+        Sent folder."""
+        return iter(())
+
+    can_append_note = False  # whether append_note() puts a note in the inbox
+    digest_at: str | None = None  # "HH:MM" (UTC): the daily digest goes to the inbox at the first pass after it
+
+    def append_note(self, data: bytes) -> None:
+        """Put a note of ours (a reminder) in the inbox, flagged."""
+        raise NotImplementedError
+
     def finished(self, key: MessageKey, status: str) -> None:
         """Hear how a yielded message ended (drafted, skipped, quarantined or failed); a Maildir needs nothing."""
         return None

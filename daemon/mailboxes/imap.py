@@ -7,7 +7,7 @@ import logging
 import selectors
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ import imapclient
 from daemon.config import Config, ImapMailboxConfig
 from daemon.mailboxes.base import DONE, Mailbox, Statuses
 from daemon.mailboxes.imap_connect import Connector, at_eof, buffered_input, guard, news
-from daemon.mailboxes.imap_folders import find_drafts, keywords_allowed
+from daemon.mailboxes.imap_folders import find_drafts, find_sent, keywords_allowed
 from daemon.mailboxes.imap_scan import (
     BACKLOG_EVERY,
     Checkpoints,
@@ -51,6 +51,7 @@ class ImapMailbox(Mailbox):
         self.checkpoints = Checkpoints(store)
         self.client: imapclient.IMAPClient | None = None
         self.drafts_folder: str | None = None
+        self.sent_folder: str | None = None
         self.uidvalidity = 0
         self._selected: tuple[str, bool] | None = None
         self._tags = False
@@ -69,6 +70,7 @@ class ImapMailbox(Mailbox):
         self.client = self.connector.connect()
         try:
             self.drafts_folder = find_drafts(self.client, self.cfg)
+            self.sent_folder = find_sent(self.client, self.cfg)
             self._select(self.cfg.inbox, fresh=True)
         except BaseException:
             self.close()
@@ -253,6 +255,36 @@ class ImapMailbox(Mailbox):
         """Queue keywords for the inquiry; flush_tags() sets them, one STORE per tag set, when the batch ends."""
         if tags and self._tags and key.uidvalidity == self.uidvalidity:
             self._pending_tags.setdefault(tuple(tags), []).append(key.uid)
+
+    can_append_note = True
+
+    def append_note(self, data: bytes) -> None:
+        """APPEND a note of ours to the inbox, \\Flagged and unread."""
+        with guard(self.name, "putting a note in the inbox"):
+            self._conn().append(self.cfg.inbox, data, flags=(imapclient.FLAGGED,))
+
+    def fetch_sent(self, known: Callable[[list[str]], set[str]]) -> Iterator[tuple[str, bytes]]:
+        """Yield the Sent folder's messages not recorded yet (key: "<folder>:<UIDVALIDITY>:<UID>"), read with
+        BODY.PEEK (their flags stay as they are)."""
+        assert self.client is not None, "open() first"
+        if self.sent_folder is None:
+            return
+        info = self._select(self.sent_folder, readonly=True, fresh=True) or {}
+        validity = int(info.get(b"UIDVALIDITY", 0) or 0)
+        last = self.store.checkpoint(self.name, self.sent_folder, validity) if self.store is not None else 0
+        uids = candidate_uids(self._conn(), self.name, last, self.cfg.backfill_days)  # new ones, or the backfill window
+        keys = {f"{self.sent_folder}:{validity}:{uid}"[:255]: uid for uid in uids}
+        new = [keys[k] for k in sorted(set(keys) - known(list(keys)), key=lambda k: keys[k])]
+        for start in range(0, len(new), self.cfg.batch_size):
+            batch = new[start:start + self.cfg.batch_size]
+            with guard(self.name, f"reading {len(batch)} sent message(s)"):
+                found = self._conn().fetch(batch, ["BODY.PEEK[]"])
+            for uid in batch:
+                data = found.get(uid, {}).get(b"BODY[]")
+                if data:
+                    yield f"{self.sent_folder}:{validity}:{uid}"[:255], bytes(data)
+        if uids and self.store is not None:  # every one recorded: the next pass searches above the last
+            self.store.set_checkpoint(self.name, self.sent_folder, validity, uids[-1])
 
     def flush_tags(self) -> None:
         """Set the queued keywords (UID STORE +FLAGS.SILENT, never \\Seen)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import imapclient
-from imapclient.imapclient import DRAFTS
+from imapclient.imapclient import DRAFTS, SENT
 
 from daemon.config import ImapMailboxConfig
 from daemon.mailboxes.imap_connect import guard
@@ -46,6 +46,25 @@ def find_drafts(client: imapclient.IMAPClient, cfg: ImapMailboxConfig) -> str:
             return name
     raise ConfigError(f"mailbox {cfg.name}: the server marks no folder as \\Drafts (special use); set "
                       f"drafts = \"<folder>\" in the mailbox's configuration (folders: {', '.join(sorted(names))})")
+
+
+def find_sent(client: imapclient.IMAPClient, cfg: ImapMailboxConfig) -> str | None:
+    """The seller's sent mail: the configured folder, else the folder with the \\Sent special use; None when the
+    server marks none (sent replies are then not watched)."""
+    with guard(cfg.name, "listing folders"):
+        if cfg.sent:
+            names = {name for _flags, _sep, name in client.list_folders()}
+            if cfg.sent not in names:
+                raise ConfigError(f"mailbox {cfg.name}: sent folder {cfg.sent!r} does not exist on the server; "
+                                  f"fix `sent` (folders: {', '.join(sorted(names))})")
+            return cfg.sent
+        if client.has_capability("SPECIAL-USE"):
+            candidates = _special_use_list(client)
+        elif client.has_capability("XLIST"):
+            candidates = client.xlist_folders()
+        else:
+            candidates = client.list_folders()
+    return next((name for flags, _sep, name in candidates if SENT in flags), None)
 
 
 def keywords_allowed(select_response: dict[bytes, object]) -> bool:

@@ -9,8 +9,9 @@ import logging
 import os
 import re
 import socket
+import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from daemon.mailboxes.base import DONE, Mailbox, Statuses
@@ -58,10 +59,11 @@ def _hostname() -> str:
 class MaildirMailbox(Mailbox):
     """An inbox Maildir read only, and a drafts Maildir the daemon writes drafts to."""
 
-    def __init__(self, name: str, path: Path, drafts: Path, create: bool = False) -> None:
+    def __init__(self, name: str, path: Path, drafts: Path, create: bool = False, sent: Path | None = None) -> None:
         self.name = name
         self.path = Path(path)
         self.drafts = Path(drafts)
+        self.sent = Path(sent) if sent is not None else self.path / ".Sent"  # Maildir++'s Sent folder
         self.create = create
         self.uidvalidity = zlib.crc32(str(self.path.resolve()).encode()) or 1
         self._draft_ids: set[str] | None = None
@@ -121,6 +123,39 @@ class MaildirMailbox(Mailbox):
             path, data = found
             seen.add(key.uid)
             yield RawMessage(key, data, maildir_flags(path.name), str(path), may_have_draft=key in stored)
+
+    can_append_note = True
+
+    def append_note(self, data: bytes) -> None:
+        """Write a note into the inbox's cur/ flagged (F) and unread, through tmp/ like a delivery."""
+        unique = f"{int(time.time())}.{hashlib.sha1(data).hexdigest()[:16]}.{_hostname()}"
+        tmp, final = self.path / "tmp" / unique, self.path / "cur" / f"{unique}:2,F"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.rename(tmp, final)
+        except OSError as e:
+            raise TransientError(f"mailbox {self.name}: cannot write a note to {self.path}: {e}") from e
+
+    def fetch_sent(self, known: Callable[[list[str]], set[str]]) -> Iterator[tuple[str, bytes]]:
+        """Yield the Sent Maildir's messages not recorded yet (key: the file's unique name); only read."""
+        files: dict[str, Path] = {}
+        for sub in ("cur", "new"):
+            try:
+                with os.scandir(self.sent / sub) as entries:
+                    files.update({unique_name(e.name): Path(e.path) for e in entries
+                                  if not e.name.startswith(".") and e.is_file()})
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise TransientError(f"mailbox {self.name}: cannot list Sent {self.sent}: {e}") from e
+        done = known(sorted(files))
+        for key in sorted(set(files) - done):
+            found = self._read(files[key])
+            if found is not None:
+                yield key, found[1]
 
     def _read(self, path: Path) -> tuple[Path, bytes] | None:
         """Read a message file, following it if a mail client just moved it from new/ to cur/."""

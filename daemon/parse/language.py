@@ -21,11 +21,25 @@ _UNSUPPORTED = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cs}\p{Nonc
 # CLD2 still uses a few withdrawn ISO 639 codes.
 _CODES = {"iw": "he", "jw": "jv", "in": "id", "tl": "fil"}
 MIN_LETTERS = 12
+# A line "Label: value" with a label of a few words: a platform card's or form's field ("Quantity Required: 500
+# Piece/Pieces", "Material: Coated Paper"), often English whatever language the buyer typed in.
+_FIELD_LINE = regex.compile(r"^[ \t]*\p{L}[\p{L}\p{N} ./()&'-]{0,30}[:：][^\n]*$", regex.M)
 
 
 def detect(text: str) -> tuple[str, bool]:
-    """(ISO 639-1 code, known). Unknown or too short text gives ("en", False): English rules apply."""
+    """(ISO 639-1 code, known). Unknown or too short text gives ("en", False): English rules apply. The language
+    is that of the lines other than fields ("Label: value") where they hold a sentence's letters and are read
+    with certainty: a card's English fields do not outweigh a short text the buyer typed in Spanish."""
     sample = text[:2000]
+    prose = _FIELD_LINE.sub("", sample)
+    if prose != sample and len(_LETTER.findall(prose)) >= MIN_LETTERS * 2:
+        found = _detect(prose)
+        if found[1]:
+            return found
+    return _detect(sample)
+
+
+def _detect(sample: str) -> tuple[str, bool]:
     letters = len(_LETTER.findall(sample))
     if letters == 0:
         return "en", False

@@ -13,7 +13,17 @@ from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
 from daemon.store.database import Database
-from daemon.store.schema import MESSAGE_ID_MAX, Base, Customer, Message, UTCDateTime, utcnow
+from daemon.store.schema import (
+    MESSAGE_ID_MAX,
+    Base,
+    Customer,
+    CustomerEvent,
+    DraftText,
+    Message,
+    SentReply,
+    UTCDateTime,
+    utcnow,
+)
 from extractors.core.model import MessageKey, Outcome
 
 log = logging.getLogger(__name__)
@@ -23,6 +33,7 @@ STATUS_CHUNK = 500  # keys per query when reading the statuses of many messages
 KEEP_IF_EMPTY = ("message_id", "content_hash", "sender", "subject", "language", "rules_version")
 MESSAGES: sa.Table = Message.__table__  # type: ignore[assignment]  # a declarative class's Table
 CUSTOMERS: sa.Table = Customer.__table__  # type: ignore[assignment]
+EVENTS: sa.Table = CustomerEvent.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,20 @@ class CustomerUpdate:
     tier: str | None
     change_risk_at: int  # changed requirements that make the buyer a high change risk (decisions.toml [order])
     is_order: bool = False
+    change_after_order_at: int = 1  # changed values after an order that make the buyer a high change risk
+    priority: str | None = None
+    mode: str | None = None
+    action: str = ""
+    status: str = "drafted"  # of this inquiry: drafted, skipped, lead
+    source: str = "mail"  # mail or lead (a trade-show lead)
+    message_id: str = ""
+    subject: str = ""
+    company: str | None = None  # None: keep what is known
+    contact: str | None = None
+    country: str | None = None
+    missing: tuple[str, ...] = ()
+    changes: tuple[dict[str, Any], ...] = ()  # values restated since the last order: item, before, now
+    reasons: dict[str, str] = field(default_factory=dict)  # the decisions' reasons (tier, follow_up_mode)
 
 
 def _row(obj: Base | None) -> dict[str, Any] | None:
@@ -134,6 +159,7 @@ class Records(Database):
         content_hash: str = "",
         tags: Sequence[str] | None = None,
         customer: CustomerUpdate | None = None,
+        draft_language: str = "",
     ) -> None:
         """Store what processing one message came to, and with it the buyer's customer row, in one transaction;
         recording the same key again updates it (empty texts keep what was stored)."""
@@ -150,12 +176,22 @@ class Records(Database):
             "error": outcome.error,
             "draft_message_id": outcome.draft.message_id[:MESSAGE_ID_MAX] if outcome.draft else None,
             "tags": list(tags) if tags else None,
+            "due_at": _due_at(outcome),
             **_decision_columns(outcome),
         }
+        draft = outcome.draft if outcome.status == "drafted" else None
         with self._conn() as c:
             _write_message(c, outcome.key, values)
             if customer is not None:
                 _bump_customer(c, customer)
+            if draft is not None:
+                from daemon.edits import plain_text
+
+                c.execute(self._insert(DraftText).values(
+                    account=outcome.key.account, draft_message_id=draft.message_id[:MESSAGE_ID_MAX],
+                    inquiry_message_id=outcome.message_id[:MESSAGE_ID_MAX], action=draft.action,
+                    language=draft_language or language, text=plain_text(draft.data), created_at=utcnow(),
+                ).on_conflict_do_nothing(index_elements=["draft_message_id"]))  # fmt: skip
 
     def update_customer(
         self, address: str, checklist_json: dict[str, Any], clarity: int, tier: str | None, *, is_order: bool,
@@ -217,6 +253,102 @@ class Records(Database):
         with self._tx() as s:
             return [_row(m) or {} for m in s.execute(query).scalars()]
 
+    def customers(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The customers, the most recently seen first."""
+        query = sa.select(CUSTOMERS).order_by(C.last_seen.desc(), C.id.desc()).limit(limit)
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def customer_by_id(self, customer_id: int) -> dict[str, Any] | None:
+        """One customer by its id."""
+        with self._conn() as c:
+            row = c.execute(sa.select(CUSTOMERS).where(C.id == customer_id)).mappings().first()
+        return None if row is None else dict(row)
+
+    def customer_events(self, customer_id: int) -> list[dict[str, Any]]:
+        """A customer's inquiries and leads, oldest first."""
+        query = sa.select(EVENTS).where(EVENTS.c.customer_id == customer_id).order_by(EVENTS.c.at, EVENTS.c.id)
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def add_customer(self, update: CustomerUpdate) -> dict[str, Any]:
+        """Record one inquiry or lead of a buyer without a message (a trade-show lead); return the customer row."""
+        with self._conn() as c:
+            return _bump_customer(c, update)
+
+    def known_sent(self, account: str, keys: Sequence[str]) -> set[str]:
+        """The keys of these Sent messages that are recorded already."""
+        table: sa.Table = SentReply.__table__  # type: ignore[assignment]
+        found: set[str] = set()
+        with self._conn() as c:
+            for start in range(0, len(keys), STATUS_CHUNK):
+                query = sa.select(table.c.sent_key).where(table.c.account == account,
+                                                          table.c.sent_key.in_(list(keys[start:start + STATUS_CHUNK])))
+                found.update(c.execute(query).scalars())
+        return found
+
+    def answered_inquiry(self, account: str, ids: Sequence[str], message_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The inquiry a sent message answers (named in its In-Reply-To/References, or whose draft kept its
+        Message-ID) and the text of our draft for it, if any."""
+        ids = [i[:MESSAGE_ID_MAX] for i in ids if i]
+        mid = message_id[:MESSAGE_ID_MAX]
+        texts: sa.Table = DraftText.__table__  # type: ignore[assignment]
+        with self._conn() as c:
+            conds: list[sa.ColumnElement[bool]] = [M.message_id.in_(ids)] if ids else []
+            if mid:
+                conds.append(M.draft_message_id == mid)
+            if not conds:
+                return None, None
+            query = sa.select(MESSAGES).where(sa.or_(*conds), M.account == account, M.draft_message_id.is_not(None))
+            rows = [dict(r) for r in c.execute(query.order_by(M.id)).mappings()]
+            if not rows:
+                return None, None
+            inquiry = next((r for r in rows if r["draft_message_id"] == mid), rows[-1])
+            text = c.execute(sa.select(texts).where(texts.c.draft_message_id == inquiry["draft_message_id"])).mappings().first()
+        return inquiry, None if text is None else dict(text)
+
+    def add_sent(self, account: str, sent_key: str, **values: Any) -> None:
+        """Record one message of the Sent folder (a second time: nothing)."""
+        with self._conn() as c:
+            c.execute(self._insert(SentReply).values(account=account, sent_key=sent_key[:255], **values)
+                      .on_conflict_do_nothing(index_elements=["account", "sent_key"]))
+
+    def sent_replies(self, account: str | None = None) -> list[dict[str, Any]]:
+        """The recorded Sent messages, oldest first."""
+        table: sa.Table = SentReply.__table__  # type: ignore[assignment]
+        query = sa.select(table).order_by(table.c.sent_at, table.c.id)
+        if account is not None:
+            query = query.where(table.c.account == account)
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def overdue(self, account: str, now: Any, priorities: Sequence[str] = ("high",)) -> list[dict[str, Any]]:
+        """Drafted inquiries of these priorities past their due time, not answered from the Sent folder and not
+        reminded of yet, oldest due first."""
+        sent: sa.Table = SentReply.__table__  # type: ignore[assignment]
+        answered = sa.exists().where(sent.c.account == M.account, sent.c.inquiry_message_id == M.message_id)
+        query = (sa.select(MESSAGES).where(M.account == account, M.status == "drafted", M.priority.in_(list(priorities)),
+                                           M.due_at.is_not(None), M.due_at < now, M.reminded_at.is_(None), ~answered)
+                 .order_by(M.due_at, M.id))  # fmt: skip
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def day_inquiries(self, account: str, start: Any, end: Any) -> list[dict[str, Any]]:
+        """The inquiries processed between start and end (those with decisions), each with `answered`."""
+        sent: sa.Table = SentReply.__table__  # type: ignore[assignment]
+        answered = sa.exists().where(sent.c.account == M.account, sent.c.inquiry_message_id == M.message_id)
+        query = (sa.select(MESSAGES, answered.label("answered"))
+                 .where(M.account == account, M.created_at >= start, M.created_at < end, M.clarity.is_not(None),
+                        M.action != "none")
+                 .order_by(M.id))  # fmt: skip
+        with self._conn() as c:
+            return [dict(r) for r in c.execute(query).mappings()]
+
+    def mark_reminded(self, row_id: int, now: Any) -> None:
+        """Note that a reminder about this inquiry went to the INBOX."""
+        with self._conn() as c:
+            c.execute(MESSAGES.update().where(M.id == row_id).values(reminded_at=now))
+
     def counts(self, account: str | None = None) -> dict[str, int]:
         """Count the messages by status."""
         query = sa.select(Message.status, func.count()).group_by(Message.status)
@@ -229,8 +361,8 @@ class Records(Database):
 _KEY_COLUMNS = ["account", "folder", "uidvalidity", "uid"]
 # A new buyer's row; a concurrent first inquiry of the same buyer (another mailbox's thread) inserts nothing.
 _SEED_CUSTOMER = sa.text(
-    "INSERT INTO customers (address, domain, first_seen, last_seen, inquiries, change_count, high_change_risk) "
-    "VALUES (:address, :domain, :now, :now, 0, 0, :risk) ON CONFLICT (address) DO NOTHING"
+    "INSERT INTO customers (address, domain, first_seen, last_seen, inquiries, change_count, high_change_risk, source) "
+    "VALUES (:address, :domain, :now, :now, 0, 0, :risk, :source) ON CONFLICT (address) DO NOTHING"
 ).bindparams(sa.bindparam("now", type_=UTCDateTime()), sa.bindparam("risk", type_=sa.Boolean()))
 
 
@@ -246,7 +378,7 @@ _BY_KEY = sa.and_(M.account == _p("k_account"), M.folder == _p("k_folder"), M.ui
 _RECORDED = (
     "message_id", "content_hash", "sender", "subject", "language", "rules_version", "status", "action", "reason",
     "error", "draft_message_id", "clarity", "priority", "tier", "follow_up_mode", "quote", "sample", "strength",
-    "checklist", "signals", "reasons", "tags",
+    "checklist", "signals", "reasons", "tags", "due_at",
 )  # fmt: skip
 _UPDATE_MESSAGE = MESSAGES.update().where(_BY_KEY).values(
     {
@@ -280,8 +412,13 @@ _OF_KEYS = sa.select(M.uid, M.status, M.tags).where(
 _ONE = sa.select(MESSAGES).where(_BY_KEY)
 _CUSTOMER = sa.select(CUSTOMERS).where(C.address == _p("address"))
 _CUSTOMER_LOCKED = _CUSTOMER.with_for_update()
-_CUSTOMER_FIELDS = ("change_count", "high_change_risk", "last_checklist", "inquiries", "last_seen", "last_clarity",
-                    "last_tier", "last_order_checklist")
+_CUSTOMER_FIELDS = ("change_count", "high_change_risk", "change_risk_reason", "last_checklist", "inquiries", "last_seen",
+                    "last_clarity", "last_tier", "last_priority", "last_mode", "status", "company", "contact", "country",
+                    "last_order_checklist")
+E = EVENTS.c
+_INSERT_EVENT = EVENTS.insert().values({name: _p(name, E[name]) for name in (
+    "customer_id", "at", "source", "message_id", "subject", "clarity", "priority", "tier", "follow_up_mode", "action",
+    "missing", "changes", "moves")})
 _UPDATE_CUSTOMER = CUSTOMERS.update().where(C.id == _p("c_id")).values(
     {name: _p(f"v_{name}", C[name]) for name in _CUSTOMER_FIELDS}
 )
@@ -322,28 +459,82 @@ def _write_message(c: Connection, key: MessageKey, values: dict[str, Any]) -> No
 
 
 def _bump_customer(c: Connection, update: CustomerUpdate) -> dict[str, Any]:
-    """Count one more inquiry of a buyer and the checklist values the buyer changed; return the new row."""
+    """Count one more inquiry of a buyer and the checklist values the buyer changed, note its tier and mode (and
+    why they moved) as a customer event; return the new row."""
     address = update.address.strip().lower()
     now = utcnow()
     row = _customer(c, address, lock=True)
     if row is None:
-        c.execute(_SEED_CUSTOMER, {"address": address, "domain": address.rpartition("@")[2], "now": now, "risk": False})
+        c.execute(_SEED_CUSTOMER, {"address": address, "domain": address.rpartition("@")[2], "now": now, "risk": False,
+                                   "source": update.source})
         row = _customer(c, address, lock=True)
         assert row is not None, "the customer row was just inserted"
     old = row["last_checklist"] or {}
     change_count = row["change_count"] + count_changes(old, update.checklist)
+    risk, risk_reason = _change_risk(row, update, change_count)
     values: dict[str, Any] = {
         "change_count": change_count,
-        "high_change_risk": bool(row["high_change_risk"]) or change_count >= update.change_risk_at,
+        "high_change_risk": risk,
+        "change_risk_reason": risk_reason,
         "last_checklist": {**old, **{k: v for k, v in update.checklist.items() if v is not None}},
         "inquiries": row["inquiries"] + 1,
         "last_seen": now,
         "last_clarity": update.clarity,
         "last_tier": update.tier,
+        "last_priority": update.priority,
+        "last_mode": update.mode,
+        "status": update.status,
+        "company": update.company or row["company"],
+        "contact": update.contact or row["contact"],
+        "country": update.country or row["country"],
         "last_order_checklist": update.checklist if update.is_order else row["last_order_checklist"],
     }
     c.execute(_UPDATE_CUSTOMER, {"c_id": row["id"], **{f"v_{k}": v for k, v in values.items()}})
+    c.execute(_INSERT_EVENT, {
+        "customer_id": row["id"], "at": now, "source": update.source, "message_id": update.message_id[:MESSAGE_ID_MAX],
+        "subject": update.subject, "clarity": update.clarity, "priority": update.priority, "tier": update.tier,
+        "follow_up_mode": update.mode, "action": update.action, "missing": list(update.missing),
+        "changes": list(update.changes) or None, "moves": _moves(row, update) or None,
+    })  # fmt: skip
     return {**row, **values}
+
+
+def _moves(row: dict[str, Any], update: CustomerUpdate) -> list[dict[str, str]]:
+    """The tier and mode moves since the buyer's previous inquiry, each with the reason of the new decision."""
+    if not row["inquiries"]:
+        return []
+    out = []
+    for what, before, now, reason in (("tier", row["last_tier"], update.tier, update.reasons.get("tier", "")),
+                                      ("mode", row["last_mode"], update.mode, update.reasons.get("follow_up_mode", ""))):
+        if before and now and before != now:
+            out.append({"what": what, "from": before, "to": now, "reason": reason})
+    return out
+
+
+def _change_risk(row: dict[str, Any], update: CustomerUpdate, change_count: int) -> tuple[bool, str | None]:
+    """Whether the buyer is a high change risk now, and why: values restated differently after an order, or
+    requirements changed repeatedly (the thresholds of decisions.toml [order])."""
+    if row["high_change_risk"]:
+        return True, row["change_risk_reason"]
+    order = row["last_order_checklist"]
+    if order and not update.is_order:
+        changed = sorted(k for k, v in update.checklist.items()
+                         if v is not None and order.get(k) is not None and _norm(order[k]) != _norm(v))
+        if len(changed) >= update.change_after_order_at:
+            return True, f"changed {', '.join(changed)} after an order (from {update.change_after_order_at} change)"
+    if change_count >= update.change_risk_at:
+        return True, f"changed stated requirements {change_count} times (from {update.change_risk_at})"
+    return False, None
+
+
+def _due_at(outcome: Outcome) -> Any:
+    """When the reply to a drafted inquiry is due (now + the decisions' response due hours), else None."""
+    a = outcome.assessment
+    if outcome.status != "drafted" or a is None or a.response_due_hours is None:
+        return None
+    import datetime as dt
+
+    return utcnow() + dt.timedelta(hours=a.response_due_hours)
 
 
 def _decision_columns(outcome: Outcome) -> dict[str, Any]:

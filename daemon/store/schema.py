@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_HEAD = "0002"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
+SCHEMA_HEAD = "0005"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
 STATUSES = ("drafted", "skipped", "quarantined", "failed")
 MESSAGE_ID_MAX = 998
 NAMING = {
@@ -19,6 +19,7 @@ NAMING = {
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
 }
 
 
@@ -91,6 +92,8 @@ class Message(Base):
     rules_version: Mapped[str] = mapped_column(sa.String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the reply is due by then (decisions.toml)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # a reminder note went to the INBOX
 
 
 class Customer(Base):
@@ -110,6 +113,35 @@ class Customer(Base):
     high_change_risk: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     last_checklist: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     last_order_checklist: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    company: Mapped[str | None] = mapped_column(sa.String(255))
+    contact: Mapped[str | None] = mapped_column(sa.String(255))
+    country: Mapped[str | None] = mapped_column(sa.String(100))
+    status: Mapped[str | None] = mapped_column(sa.String(32))  # of the latest inquiry: drafted, skipped, lead
+    last_priority: Mapped[str | None] = mapped_column(sa.String(32))
+    last_mode: Mapped[str | None] = mapped_column(sa.String(64))
+    change_risk_reason: Mapped[str | None] = mapped_column(sa.Text)  # why the buyer is a high change risk
+    source: Mapped[str] = mapped_column(sa.String(16), default="mail", server_default="mail")  # mail or lead
+
+
+class CustomerEvent(Base):
+    """One inquiry (or trade-show lead) of a customer: where it stood, what moved and why."""
+
+    __tablename__ = "customer_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(sa.String(16))  # mail or lead
+    message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), default="")
+    subject: Mapped[str] = mapped_column(sa.String, default="")
+    clarity: Mapped[int | None] = mapped_column(sa.Integer)
+    priority: Mapped[str | None] = mapped_column(sa.String(32))
+    tier: Mapped[str | None] = mapped_column(sa.String(32))
+    follow_up_mode: Mapped[str | None] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(64), default="")
+    missing: Mapped[list[str] | None] = mapped_column(sa.JSON)  # the items still open after this inquiry
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)  # restated values: item, before, now
+    moves: Mapped[list[dict[str, str]] | None] = mapped_column(sa.JSON)  # tier/mode moves: what, from, to, reason
 
 
 class Checkpoint(Base):
@@ -137,3 +169,37 @@ class MailboxState(Base):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     backlog: Mapped[int] = mapped_column(sa.Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DraftText(Base):
+    """The text of a draft as we saved it: what a sent reply is compared with."""
+
+    __tablename__ = "draft_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(100))
+    draft_message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), unique=True)
+    inquiry_message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), default="")
+    action: Mapped[str] = mapped_column(sa.String(64))  # the template
+    language: Mapped[str] = mapped_column(sa.String(16))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SentReply(Base):
+    """A message in the seller's Sent folder: the inquiry it answered, how long after, how our draft was changed."""
+
+    __tablename__ = "sent_replies"
+    __table_args__ = (sa.UniqueConstraint("account", "sent_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(100))
+    sent_key: Mapped[str] = mapped_column(sa.String(255))  # the file's unique name, or UIDVALIDITY:UID
+    message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), default="")
+    inquiry_message_id: Mapped[str | None] = mapped_column(sa.String(MESSAGE_ID_MAX), index=True)
+    draft_message_id: Mapped[str | None] = mapped_column(sa.String(MESSAGE_ID_MAX))
+    action: Mapped[str | None] = mapped_column(sa.String(64))
+    language: Mapped[str | None] = mapped_column(sa.String(16))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    response_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    edits: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

@@ -248,6 +248,7 @@ class Checklist:
     strength: str = "low"
     strength_reasons: tuple[str, ...] = ()
     line_items: tuple[LineItem, ...] = ()  # the products asked for, in order (empty when none is told apart)
+    thread_items: tuple[str, ...] = ()  # the items earlier buyer messages of the thread stated (empty: no thread)
 
     def get(self, item: str) -> Finding | None:
         for name, finding in self.items:

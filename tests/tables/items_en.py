@@ -203,7 +203,7 @@ CASES = [
     ("Made in China is fine.", "destination", False),
     ("Quantity:10 units-Delivery Location:Dubai,UAE Usage:Display", "destination", 'Dubai,UAE'),
     ("POD: Jeddah", "destination", 'Jeddah'),
-    ("Port of destination: Santos, Brazil\nPayment: T/T", "destination", 'Santos, Brazil'),
+    ("Port of destination: Santos, Brazil\nPayment: T/T", "destination", 'Brazil'),
     ("Hi, I live in germany and would buy two.", "destination", 'Germany'),
     ("Destination: to be confirmed.", "destination", False),
     ("Ship to: your warehouse first.", "destination", False),
