@@ -88,7 +88,7 @@ CASES = [
     ('Prix en euros svp.', 'target_price', False),
     # customization
     ('T-shirts avec notre logo.', 'customization', 'avec notre logo'),
-    ('Production OEM sous notre propre marque.', 'customization', 'sous notre propre marque'),
+    ('Production OEM sous notre propre marque.', 'customization', 'OEM, sous notre propre marque'),
     ('Couleur Pantone 186C.', 'customization', 'Pantone 186C'),
     ('Sacs imprimés en 4 couleurs.', 'customization', 'imprimés en 4 couleurs'),
     ('Couleur : noir.', 'customization', 'noir'),

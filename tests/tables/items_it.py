@@ -88,7 +88,7 @@ CASES = [
     ('Prezzo in euro per favore.', 'target_price', False),
     # customization
     ('Magliette con il nostro logo.', 'customization', 'con il nostro logo'),
-    ('Produzione OEM con marchio proprio.', 'customization', 'marchio proprio'),
+    ('Produzione OEM con marchio proprio.', 'customization', 'OEM, marchio proprio'),
     ('Colore Pantone 186C.', 'customization', 'Pantone 186C'),
     ('Borse stampate a 4 colori.', 'customization', 'stampate a 4 colori'),
     ('Colore: nero.', 'customization', 'nero'),

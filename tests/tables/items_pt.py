@@ -89,7 +89,7 @@ CASES = [
     # customization
     ('Na cor verde com a fita dourada com nosso logotipo.', 'customization', 'Na cor verde com a fita dourada com nosso logotipo'),
     ('Camisetas com nosso logo.', 'customization', 'com nosso logo'),
-    ('Produção OEM com marca própria.', 'customization', 'marca própria'),
+    ('Produção OEM com marca própria.', 'customization', 'OEM, marca própria'),
     ('Cor Pantone 186C.', 'customization', 'Pantone 186C'),
     ('Cor: preto.', 'customization', 'preto'),
     ('Vocês fazem OEM?', 'customization', False),
