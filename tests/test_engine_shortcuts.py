@@ -14,7 +14,7 @@ import random
 import pytest
 import regex
 
-from extractors.checks import sentence_bounds
+from extractors.checks import LISTED_ITEMS, LISTED_MAX, sentence_bounds
 from extractors.core.model import ITEM_IDS, Finding
 from extractors.engine import Engine, Result, Scan
 from extractors.prefilter import Triggers, Words
@@ -105,6 +105,20 @@ def _best_of_all_hits(result: Result) -> dict[str, Finding]:
     if "certification" in best and names:
         f = best["certification"]
         best["certification"] = Finding(f.item, names, f.evidence, f.start, f.end, f.rule, f.confidence, f.part)
+    for item in LISTED_ITEMS & best.keys():  # stated in parts: every part that overlaps no preferred one, joined
+        hits = sorted((f for f in result.hits if f.item == item),
+                      key=lambda f: (-f.confidence, rank.get(f.part, 4), f.start - f.end, f.start))
+        kept: list[Finding] = []
+        for f in hits:
+            if len(kept) < LISTED_MAX and not any(k.part == f.part and k.start < f.end and f.start < k.end for k in kept):
+                kept.append(f)
+        values = [f.value for f in sorted(kept, key=lambda f: (rank.get(f.part, 4), f.start))]
+        if all(isinstance(v, str) for v in values):
+            parts: list[str] = []
+            for v in values:  # each part once, whatever its case
+                parts += [v] if v.casefold() not in (p.casefold() for p in parts) else []
+            f = best[item]
+            best[item] = Finding(f.item, ", ".join(parts), f.evidence, f.start, f.end, f.rule, f.confidence, f.part)
     return {item: best[item] for item in ITEM_IDS if item in best}
 
 

@@ -146,9 +146,9 @@ def test_a_repeat_inquiry_lists_what_changed(after_order: list[Outcome], store: 
     assert a is not None
     text = body_of(after_order[1])
     assert ([c[0] for c in a.changes], "300" in text and "450" in text, "40" in text and "25" in text) == (
-        ["specs", "quantity", "lead_time"], True, True)  # specs: the model ordered, "60W" now
+        ["specs", "quantity", "lead_time"], True, True)  # specs: the wattage and model ordered, "60W" now
     customer = store.customer("t.rivera@andino-energia.example") or {}
     (event,) = [e for e in store.customer_events(customer["id"]) if e["action"] == "repeat_order"]
     assert [(c["item"], c["before"], c["now"]) for c in event["changes"]] == [
-        ("specs", "BW-SSL60", "60W"), ("quantity", {"amount": 300, "unit": "units"}, {"amount": 450, "unit": "units"}),
+        ("specs", "60W, BW-SSL60", "60W"), ("quantity", {"amount": 300, "unit": "units"}, {"amount": 450, "unit": "units"}),
         ("lead_time", {"days": 40}, {"days": 25})]
