@@ -37,20 +37,31 @@ _CURRENCY = re.compile(
     r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
     re.I,
 )
+# Units of German, Russian, Turkish and Arabic durations: a word's stem and its days
+_OTHER_UNITS = (
+    ("werktag", 1.4), ("arbeitstag", 1.4), ("tag", 1), ("woche", 7), ("monat", 30),
+    ("рабочих дн", 1.4), ("дн", 1), ("день", 1), ("недел", 7), ("месяц", 30),
+    ("iş gün", 1.4), ("gün", 1), ("hafta", 7), ("ay(?![^\\W\\d_])", 30),
+    ("يوم عمل", 1.4), ("أيام عمل", 1.4), ("يوم", 1), ("أيام", 1), ("أسبوع", 7), ("أسابيع", 7), ("شهر", 30), ("أشهر", 30),
+)
 _DURATION = re.compile(
-    r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|至|到)\s*(?P<b>\d{1,3}))?\s*"
-    r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?|semanas?|mes(?:es)?|个工作日|工作日|天|日|周|星期|个月)",
+    r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|bis|до|ila|至|到)\s*(?P<b>\d{1,3}))?\s*"
+    r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?|semanas?|mes(?:es)?|个工作日|工作日|天|日|周|星期|个月|"
+    + "|".join(stem for stem, _ in _OTHER_UNITS) + ")",
     re.I,
 )
 _DAYS_PER = {"d": 1, "w": 7, "m": 30, "天": 1, "日": 1, "周": 7, "星": 7, "个": 30, "月": 30, "s": 7}
-_DATE_DMY = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s+|de\s+)?(?P<m>[A-Za-zé]{3,10})\.?(?:\s*,?\s*(?P<y>\d{4}))?", re.I)
+_DATE_DMY = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th|\.)?\s*(?:of\s+|de\s+)?(?P<m>[^\W\d_]{3,10})\.?(?:\s*,?\s*(?P<y>\d{4}))?", re.I)
 _DATE_MDY = re.compile(r"(?P<m>[A-Za-z]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s*,?\s*(?P<y>\d{4}))?", re.I)
 _DATE_MONTH_PART = re.compile(
-    r"(?P<part>end|beginning|start|middle|mid|early|late|fin(?:ales)?|principios|mediados)\s*(?:of\s+|de\s+|-\s*)?(?P<m>[A-Za-z]{3,10})",
+    r"(?P<part>end|beginning|start|middle|mid|early|late|fin(?:ales)?|principios|mediados|ende|anfang|mitte|beginn"
+    r"|конц[аеу]|конец|середин[аеуы]|начал[аеоу]|نهاية|منتصف|بداية|أوائل|أواخر)\s*(?:of\s+|de\s+|-\s*)?(?P<m>[^\W\d_]{3,10})",
     re.I,
 )
 _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?:(?P<d>\d{1,2})[日号]|(?P<part>底|末|初|中|中旬|下旬|上旬))?")
 _DATE_ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
+_DATE_DOTTED = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d,])")  # 15.03.2026, 15.03.
+_MONTH_THEN_PART = re.compile(r"(?P<m>[^\W\d_]{3,10})\s+(?P<part>sonu|sonuna|ortası|ortasına|başı|başına)", re.I)  # Mart sonu
 _PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%")
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
 _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+(?:of\s+)?|,\s*)?(?-i:(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4}))?", regex.I)
@@ -205,9 +216,9 @@ def _month_end(year: int, month: int) -> int:
 
 def _month_part(part: str) -> str:
     p = part.lower()
-    if p in ("end", "late", "fin", "finales", "底", "末", "下旬"):
+    if p in ("end", "late", "fin", "finales", "底", "末", "下旬", "ende", "sonu", "sonuna", "نهاية", "أواخر") or p.startswith("кон"):
         return "end"
-    if p in ("middle", "mid", "mediados", "中", "中旬"):
+    if p in ("middle", "mid", "mediados", "中", "中旬", "mitte", "ortası", "ortasına", "منتصف") or p.startswith("серед"):
         return "mid"
     return "start"
 
@@ -227,9 +238,13 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
         y = year or (ref.year if month >= ref.month else ref.year + 1)
         day = {"end": _month_end(y, month), "mid": 15, "start": 10}[part]
         return _future(y, month, day, ref)
-    if m := _DATE_MONTH_PART.search(text):
-        part_month = _month(m["m"], ctx)
-        if part_month:
+    if m := _DATE_DOTTED.search(text):
+        year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0) if m["y"] else None
+        if 1 <= int(m["m"]) <= 12:
+            return _future(year, int(m["m"]), int(m["d"]), ref)
+    for m in (_DATE_MONTH_PART.search(text), _MONTH_THEN_PART.search(text)):
+        part_month = _month(m["m"], ctx) if m else None
+        if m is not None and part_month:
             y = ref.year if part_month >= ref.month else ref.year + 1
             day = {"end": _month_end(y, part_month), "mid": 15, "start": 10}[_month_part(m["part"])]
             return _future(y, part_month, day, ref)
@@ -251,7 +266,8 @@ def duration(text: str, ctx: Context) -> dict[str, Any] | None:
             return {"date": d.isoformat(), "days": (d - ctx.date).days}
     if m := _DURATION.search(text):
         unit = m["unit"].lower()
-        per: float = 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
+        other = next((days for stem, days in _OTHER_UNITS if unit.startswith(stem.split("(")[0])), None)
+        per: float = other if other is not None else 30 if unit.startswith(("month", "mes")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
         if unit.startswith(("working", "business")) or unit.endswith("工作日"):
             per = 1.4
         a = int(m["a"])

@@ -117,6 +117,8 @@ class Rule(_Strict):
     ok: list[str] = []
     fail: list[str] = []
     enabled: bool = True
+    # rules of a language named in `also_read_by` (English) that this one replaces in its language's mail
+    replaces: list[str] = []
 
     @field_validator("id")
     @classmethod
@@ -278,6 +280,8 @@ class RulesFile(_Strict):
     vocab: dict[str, Vocab] = {}
     grammar: Grammar | None = None
     disable: list[str] = []  # overlay: switch shipped rules off by id
+    # of a language's file: the languages whose rules also read its mail (after its own and the shared ones)
+    also_read_by: list[str] = []
 
     @field_validator("fragment")
     @classmethod
@@ -309,6 +313,7 @@ class RuleSet:
     # (language, rule id) -> for each regex, the words every match starts with (its leading word fragment), or None
     leads: dict[tuple[str, str], list[tuple[str, ...] | None]] = field(default_factory=dict)
     shared: set[str] = field(default_factory=set)  # ids of the rules of shared/ (every language reads them)
+    also_read_by: dict[str, list[str]] = field(default_factory=dict)  # language -> languages whose rules it adds
     # of each `cldr` vocabulary: language -> (name, canonical name) of its locales' places
     places: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
 
@@ -342,7 +347,8 @@ class RuleSet:
     def vocab_terms(self, name: str, lang: str) -> VocabTerms:
         """A vocabulary's terms for the rules of a language: its own terms and, of a `cldr` vocabulary, the place
         names of the language's locales and English ones; the English rules, which read the mail of every
-        language without rules of its own, take those languages' names too."""
+        language without rules of its own and of those whose files name them in `also_read_by`, take those
+        languages' names too."""
         vocab = self.vocab[name]
         explicit = {k.lower(): v for k, v in vocab.canonical.items()}
         canonical: dict[str, str] = {}
@@ -350,7 +356,7 @@ class RuleSet:
         cs = list(vocab.case_sensitive)
         by_lang = self.places.get(name)
         if by_lang:
-            taken = {"en", lang} | ({x for x in by_lang if x not in self.rules} if lang == "en" else set())
+            taken = {"en", lang} | ({x for x in by_lang if self.read_by_english(x)} if lang == "en" else set())
             exact = {w.lower() for w in vocab.case_sensitive}
             own = {w.lower() for w in vocab.terms}
             for language in sorted(taken & by_lang.keys(), key=lambda x: (x != lang, x != "en", x)):
@@ -368,6 +374,10 @@ class RuleSet:
         for t in vocab.terms + vocab.case_sensitive:
             canonical.setdefault(t.lower(), t)
         return VocabTerms(tuple(dict.fromkeys(ci)), tuple(dict.fromkeys(cs)), canonical, explicit)
+
+    def read_by_english(self, lang: str) -> bool:
+        """Whether the English rules read mail of the language: it has no rules of its own, or names them."""
+        return lang not in self.rules or "en" in self.also_read_by.get(lang, [])
 
     def rule(self, rule_id: str, lang: str | None = None) -> Rule | None:
         """The expanded rule of a language (default: the first language that has it)."""
@@ -499,6 +509,8 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
                 rs.vocab[name] = vocab
             if parsed.grammar is not None:
                 rs.grammar[lang] = parsed.grammar
+            if parsed.also_read_by:
+                rs.also_read_by[lang] = parsed.also_read_by
             frags = rs.fragments.setdefault(lang, {})
             for name, frag in parsed.fragment.items():
                 frags[name] = Fragment(regex=frag) if isinstance(frag, str) else frag
@@ -530,7 +542,12 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
             rs.written.setdefault(rule.id, rule)
     expander = _Expander(rs)
     rs.rules = {lang: [] for lang in by_lang}  # the languages with rules of their own (see `vocab_terms`)
-    for lang, lang_rules in by_lang.items():
+    for lang, others in rs.also_read_by.items():
+        for other in others:
+            if other not in by_lang or other in rs.also_read_by:
+                errors.append(f"{lang}/ also_read_by: {other!r} is not a language with rules of its own that reads "
+                              f"only them; one of: {', '.join(sorted(x for x in by_lang if x not in rs.also_read_by))}")
+    for lang, lang_rules in sorted(by_lang.items(), key=lambda kv: kv[0] in rs.also_read_by):
         rules: dict[str, Rule] = {}
         for rule in [*lang_rules.values(), *(r for r in shared.values() if r.id not in lang_rules)]:
             if not rule.enabled or rule.id in rs.disabled:
@@ -543,6 +560,14 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
                 errors += [f"{rs.origin[rule.id]} rule {rule.id} {m}" for m in missing]
             else:  # a shared rule needing a fragment this language lacks: off for it, said by `rules check`
                 rs.notices.append(f"{rs.origin[rule.id]} rule {rule.id} is off for {lang!r}: {missing[0]}")
+        replaced = {x for r in rules.values() for x in r.replaces}
+        errors += [f"{rs.origin[r.id]} rule {r.id} [replaces] unknown rule {x!r}" for r in rules.values() for x in r.replaces
+                   if x not in rs.written]
+        for other in rs.also_read_by.get(lang, []):  # their own rules as they read them, unless one here replaces them
+            for r in rs.rules.get(other, []):
+                if r.id in by_lang.get(other, {}) and r.id not in rules and r.id not in replaced:
+                    rules[r.id] = r
+                    rs.leads[(lang, r.id)] = rs.leads[(other, r.id)]
         errors += _check_references(rs, lang, rules)
         rs.rules[lang] = list(rules.values())
     errors += expander.errors
