@@ -37,6 +37,11 @@ _CURRENCY = re.compile(
     r"(?P<cur>US\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
     re.I,
 )
+# Currencies written in Russian, Turkish and Arabic words (руб., рублей, евро, lira, TL, دولار): a stem and its code
+_CURRENCY_WORDS = (("руб", "RUB"), ("₽", "RUB"), ("доллар", "USD"), ("евро", "EUR"), ("юан", "CNY"), ("тенге", "KZT"),
+                   ("₺", "TRY"), ("tl", "TRY"), ("try", "TRY"), ("lira", "TRY"), ("دولار", "USD"), ("يورو", "EUR"),
+                   ("ريال", "SAR"), ("درهم", "AED"), ("جنيه", "EGP"))
+_CURRENCY_WORD = re.compile(r"(?<![^\W\d_])(?:руб|₽|доллар|евро|юан|тенге|₺|TL(?![^\W\d_])|TRY(?![^\W\d_])|lira|دولار|يورو|ريال|درهم|جنيه)", re.I)
 # Units of German, Russian, Turkish and Arabic durations: a word's stem and its days
 _OTHER_UNITS = (
     ("werktag", 1.4), ("arbeitstag", 1.4), ("tag", 1), ("woche", 7), ("monat", 30),
@@ -296,6 +301,8 @@ def money(text: str, ctx: Context) -> dict[str, Any] | None:
     if cur:
         key = cur.group("cur").lower()
         value["currency"] = CURRENCIES.get(key, key.upper())
+    elif word := _CURRENCY_WORD.search(text):
+        value["currency"] = next(code for stem, code in _CURRENCY_WORDS if word.group().lower().startswith(stem))
     if len(numbers) >= 2 and _RANGE_SEP.search(text[numbers[0].end() : numbers[1].start()]):
         high = parse_number(numbers[1].group())
         if high and high > amount:
