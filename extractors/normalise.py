@@ -39,9 +39,9 @@ _CURRENCY = re.compile(
 )
 # Currencies written in Russian, Turkish and Arabic words (руб., рублей, евро, lira, TL, دولار): a stem and its code
 _CURRENCY_WORDS = (("руб", "RUB"), ("₽", "RUB"), ("доллар", "USD"), ("евро", "EUR"), ("юан", "CNY"), ("тенге", "KZT"),
-                   ("₺", "TRY"), ("tl", "TRY"), ("try", "TRY"), ("lira", "TRY"), ("دولار", "USD"), ("يورو", "EUR"),
+                   ("₺", "TRY"), ("tl", "TRY"), ("try", "TRY"), ("lira", "TRY"), ("dolar", "USD"), ("avro", "EUR"), ("دولار", "USD"), ("يورو", "EUR"),
                    ("ريال", "SAR"), ("درهم", "AED"), ("جنيه", "EGP"))
-_CURRENCY_WORD = re.compile(r"(?<![^\W\d_])(?:руб|₽|доллар|евро|юан|тенге|₺|TL(?![^\W\d_])|TRY(?![^\W\d_])|lira|دولار|يورو|ريال|درهم|جنيه)", re.I)
+_CURRENCY_WORD = re.compile(r"(?<![^\W\d_])(?:руб|₽|доллар|евро|юан|тенге|₺|TL(?![^\W\d_])|TRY(?![^\W\d_])|lira|dolar|avro|دولار|يورو|ريال|درهم|جنيه)", re.I)
 # Units of German, Russian, Turkish and Arabic durations: a word's stem and its days
 _OTHER_UNITS = (
     ("werktag", 1.4), ("arbeitstag", 1.4), ("tag", 1), ("woche", 7), ("monat", 30),
@@ -67,7 +67,7 @@ _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七
 _DATE_ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 _DATE_DOTTED = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d,])")  # 15.03.2026, 15.03.
 _MONTH_THEN_PART = re.compile(r"(?P<m>[^\W\d_]{3,10})\s+(?P<part>sonu|sonuna|ortası|ortasına|başı|başına)", re.I)  # Mart sonu
-_PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%")
+_PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%|%\s?(?P<q>\d{1,3})")  # 30% / %30 (Turkish)
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
 _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for t in _INCOTERMS) + r")(?![A-Za-z])(?:\s*(?:price|prices|terms?)\b)?\s*(?:to\s+|in\s+|at\s+|port\s+(?:of\s+)?|,\s*)?(?-i:(?P<place>\p{Lu}[\p{L}\-]+(?:\s+\p{Lu}[\p{L}\-]+)?|\p{Han}{2,4}))?", regex.I)
 
@@ -335,7 +335,7 @@ def payment(text: str, ctx: Context) -> dict[str, Any] | None:
     if methods:
         value["methods"] = methods
     if pct := _PERCENT.search(text):
-        p = int(pct["p"])
+        p = int(pct["p"] or pct["q"])
         if 0 < p <= 100:
             value["deposit_pct"] = p
     elif m := _ZH_TENTHS.search(text):
