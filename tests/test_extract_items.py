@@ -10,10 +10,10 @@ import pytest
 
 from extractors.engine import Engine, Result
 from extractors.rules import load
-from tests.tables import items_de, items_en, items_es, items_ru, items_tr, items_zh
+from tests.tables import items_ar, items_de, items_en, items_es, items_ru, items_tr, items_zh
 
 DATE = dt.date(2025, 1, 15)
-TABLES = {"en": items_en, "zh": items_zh, "es": items_es, "de": items_de, "ru": items_ru, "tr": items_tr}
+TABLES = {"en": items_en, "zh": items_zh, "es": items_es, "de": items_de, "ru": items_ru, "tr": items_tr, "ar": items_ar}
 ITEM_CASES = [(lang, *case) for lang, table in TABLES.items() for case in table.CASES]
 SIGNAL_CASES = [(lang, *case) for lang, table in TABLES.items() for case in table.SIGNALS]
 
