@@ -209,3 +209,29 @@ def test_the_playbook_numbers_are_data(tmp_path: Path) -> None:
     after = Extractor(SHIPPED, policy=load_policy(changed)).extract(parsed)
     assert (before.strength, before.strength_reasons) == ("medium", ("corporate sender domain (+2)", "company named (+1)"))
     assert (after.strength, after.strength_reasons) == ("high", ("corporate sender domain (+2)", "a company (+3)", "large quantity (+1)"))
+
+
+def test_a_language_read_by_the_english_rules_keeps_their_findings(tmp_path: Path) -> None:
+    """A language whose file says `also_read_by = ["en"]` gets the English rules after its own (the English fields
+    of a platform card in its mail), and a rule of its own that `replaces` an English one stands for it."""
+    root = _overlay(tmp_path, {"xx/rules.toml": '''also_read_by = ["en"]
+
+[[rule]]
+id = "XX_MATERIAL"
+item = "material"
+description = "a material field whose label is also English"
+regex = ['\\bMaterial:\\s?(?P<v>(?!libre)[a-z]{3,20})']
+replaces = ["MATERIAL_FIELD"]
+'''})
+    engine = Engine(load(overlay=root))
+    card = "Quantity Required: 300 Piece/Pieces"
+    qty = engine.run({"text": card}, "xx", DATE).findings["quantity"]
+    free = engine.run({"text": "Material: libre"}, "xx", DATE).findings.get("material")
+    english = engine.run({"text": "Material: libre"}, "en", DATE).findings.get("material")
+    assert (qty.rule, qty.value, free, english is not None) == ("QTY_FIELD", {"amount": 300, "unit": "piece/pieces"}, None, True)
+
+
+def test_also_read_by_names_a_language_with_rules(tmp_path: Path) -> None:
+    root = _overlay(tmp_path, {"xx/rules.toml": 'also_read_by = ["qq"]\n'})
+    with pytest.raises(RulesError, match="also_read_by: 'qq' is not a language with rules of its own"):
+        load(overlay=root)
