@@ -66,6 +66,7 @@ _DATE_MONTH_PART = re.compile(
 _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?:(?P<d>\d{1,2})[日号]|(?P<part>底|末|初|中|中旬|下旬|上旬))?")
 _DATE_ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 _DATE_DOTTED = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d,])")  # 15.03.2026, 15.03.
+_CALENDAR_WEEK = re.compile(r"\b(?:KW|Kalenderwoche)\s?(?P<w>\d{1,2})(?:\s?[/.]\s?(?P<y>\d{4}|\d{2}))?(?!\d)", re.I)  # KW 20
 _MONTH_THEN_PART = re.compile(r"(?P<m>[^\W\d_]{3,10})\s+(?P<part>sonu|sonuna|ortası|ortasına|başı|başına)", re.I)  # Mart sonu
 _PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%|%\s?(?P<q>\d{1,3})")  # 30% / %30 (Turkish)
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
@@ -243,6 +244,15 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
         y = year or (ref.year if month >= ref.month else ref.year + 1)
         day = {"end": _month_end(y, month), "mid": 15, "start": 10}[part]
         return _future(y, month, day, ref)
+    if m := _CALENDAR_WEEK.search(text):  # German calendar week: its Friday
+        week = int(m["w"])
+        year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0) if m["y"] else ref.year
+        if not m["y"] and week < ref.isocalendar()[1]:
+            year += 1
+        try:
+            return dt.date.fromisocalendar(year, week, 5)
+        except ValueError:
+            return None
     if m := _DATE_DOTTED.search(text):
         year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0) if m["y"] else None
         if 1 <= int(m["m"]) <= 12:

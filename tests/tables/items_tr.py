@@ -28,6 +28,7 @@ CASES = [
     ("Ürünler 15 Mart'a kadar teslim edilmeli.", "lead_time", {'date': '2025-03-15', 'days': 59}),
     ("Mart sonuna kadar elimizde olmalı.", "lead_time", {'date': '2025-03-31', 'days': 75}),
     ("Teslim tarihi: 15.04.2025", "lead_time", {'date': '2025-04-15', 'days': 90}),
+    ("Siparişten sonra 45 gün içinde teslim.", "lead_time", {'days': 45}),
     ("Teslim süreniz ne kadar?", "lead_time", False),
     ("En kısa sürede teslim.", "lead_time", False),
     ("30 gün içinde cevap verin.", "lead_time", False),
