@@ -75,7 +75,7 @@ _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for 
 # precompiled here: a pattern string passed to re.search() is looked up in a cache on every call
 _ZH_DIGITS = re.compile(r"[一二两三四五六七八九十]+(?=万|千|百)?")
 _GROUPED = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
-_RANGE_SEP = re.compile(r"-|~|to|–|至|到")
+_RANGE_SEP = re.compile(r"-|~|to|–|至|到|bis|до|ila")
 _PER_UNIT = re.compile(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each)|per\s+\w+|each|单价|/个|/件|/套|por\s+unidad|c/u", re.I)
 _PER_TOTAL = re.compile(r"budget|total|presupuesto|预算|总", re.I)
 _ZH_TENTHS = re.compile(r"([\d一二三四五六七八九])\s*成")

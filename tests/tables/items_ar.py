@@ -22,6 +22,7 @@ CASES = [
     ("التسليم خلال 30 يوم.", "quantity", False),
     ("نعمل منذ 20 سنة.", "quantity", False),
     ("كمية كبيرة.", "quantity", False),
+    ("نحتاج 2 عينة للاختبار.", "quantity", False),
     # lead_time
     ("التسليم خلال 30 يوم من الدفع.", "lead_time", {'days': 30}),
     ("نحتاج التسليم قبل 15 مارس.", "lead_time", {'date': '2025-03-15', 'days': 59}),

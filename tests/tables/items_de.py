@@ -25,6 +25,8 @@ CASES = [
     ("Wir sind seit 20 Jahren am Markt.", "quantity", False),
     ("Eine Firma mit 50 Mitarbeitern.", "quantity", False),
     ("Menge: nach Absprache", "quantity", False),
+    ("Wir benötigen 500-1.000 Stück.", "quantity", {'min': 500, 'max': 1000, 'amount': 1000, 'unit': 'stück'}),
+    ("Wir benötigen zuerst 2 Muster.", "quantity", False),
     ("Lieferung in 3 Wochen.", "quantity", False),
     # lead_time
     ("Die Lieferung muss innerhalb von 4 Wochen erfolgen.", "lead_time", {'days': 28}),

@@ -24,6 +24,8 @@ CASES = [
     ("У нас на складе 200 штук.", "quantity", False),
     ("Нужно 30 дней на решение.", "quantity", False),
     ("Количество: уточним", "quantity", False),
+    ("Нужно от 100 до 500 шт.", "quantity", {'min': 100, 'max': 500, 'amount': 500, 'unit': 'шт.'}),
+    ("Нужно 2 образца для теста.", "quantity", False),
     ("Мы на рынке 15 лет.", "quantity", False),
     ("Большой объем.", "quantity", False),
     # lead_time

@@ -21,6 +21,8 @@ CASES = [
     ("Stokta 200 adet var.", "quantity", False),
     ("Çok miktarda lazım.", "quantity", False),
     ("Miktar: belirsiz", "quantity", False),
+    ("500-1000 adet lazım.", "quantity", {'min': 500, 'max': 1000, 'amount': 1000, 'unit': 'adet'}),
+    ("Önce 2 adet numune istiyoruz.", "quantity", False),
     ("30 gün içinde teslim edilmeli.", "quantity", False),
     # lead_time
     ("30 gün içinde teslim edilmeli.", "lead_time", {'days': 30}),
