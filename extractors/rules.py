@@ -547,6 +547,13 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
             if other not in by_lang or other in rs.also_read_by:
                 errors.append(f"{lang}/ also_read_by: {other!r} is not a language with rules of its own that reads "
                               f"only them; one of: {', '.join(sorted(x for x in by_lang if x not in rs.also_read_by))}")
+    for lang, others in rs.also_read_by.items():  # the other rules judge their sentences with their own cues too
+        own = rs.grammar.get(lang)
+        cues = [g for g in (own, *(rs.grammar.get(o) for o in others)) if g is not None]
+        if own is not None and len(cues) > 1:
+            rs.grammar[lang] = own.model_copy(update={
+                k: list(dict.fromkeys(w for g in cues for w in getattr(g, k)))
+                for k in ("question_end", "question_markers", "request_starts", "negations", "vague")})
     for lang, lang_rules in sorted(by_lang.items(), key=lambda kv: kv[0] in rs.also_read_by):
         rules: dict[str, Rule] = {}
         for rule in [*lang_rules.values(), *(r for r in shared.values() if r.id not in lang_rules)]:

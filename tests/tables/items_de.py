@@ -2,6 +2,9 @@
 German mail is also read by the English rules (platform cards carry English fields): a few cases show both."""
 
 CASES = [
+    # English sentences in German mail are judged with the English cues too
+    ("Wir benötigen CE und RoHS. Let me know if you have CE certificate", "certification", ['CE', 'RoHS']),
+    ("Let me know if you have CE certificate", "certification", False),
     # specs
     ("Größe: 120 x 60 cm, Farbe weiß.", "specs", '120 x 60 cm'),
     ("Wandstärke 2,5 mm, verzinkt.", "specs", 'Wandstärke 2,5 mm'),
