@@ -26,6 +26,7 @@ from extractors.core.model import ITEM_IDS, Finding, MessageKey, RawMessage
 
 _DATE = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 _WORD = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|\p{N}+(?:[.,]\p{N}+)*|[\p{L}\p{N}]+")
+_REPLY_TO = regex.compile(r"\s*\(Reply-To:\s*([^()]+)\)\s*$", regex.I)
 MIN_LANGUAGE_RECORDS = 5  # languages with fewer records are listed but not held to a floor
 
 
@@ -35,7 +36,12 @@ def record_bytes(rec: dict[str, Any]) -> bytes:
         return str(rec["raw"]).encode("utf-8", "surrogateescape")
     msg = EmailMessage()
     sender = (rec.get("from") or "").replace("\n", " ").strip()
+    reply_to = _REPLY_TO.search(sender)  # "Name <a@b.c> (Reply-To: d@e.f)": the corpus's way of writing a Reply-To
+    if reply_to:
+        sender = sender[:reply_to.start()].strip()
     msg["From"] = sender if "@" in sender else (f'"{sender}" <unknown@invalid>' if sender else "unknown@invalid")
+    if reply_to:
+        msg["Reply-To"] = reply_to.group(1).strip()
     msg["To"] = "sales@example.com"
     msg["Subject"] = (rec.get("subject") or "").replace("\n", " ")
     msg["Date"] = format_datetime(_DATE)

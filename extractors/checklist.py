@@ -125,6 +125,37 @@ class Extractor:
             msg.from_addr.rpartition("@")[2]
         )
 
+    def _reply_to_look_alike(self, msg: ParsedMessage) -> str:
+        """The Reply-To domain when its name is one or two letters away from the sender's (larimasamb.com and
+        larimasamba.com): replies go to whoever registered the look-alike. A company's other domain with the same
+        name (example.de beside example.com) is not one."""
+        if not msg.reply_to or not msg.from_addr:
+            return ""
+        reply_host, from_host = msg.reply_to.rpartition("@")[2].lower(), msg.from_addr.rpartition("@")[2].lower()
+        a, b = _domain_name(reply_host), _domain_name(from_host)
+        if a == b or min(len(a), len(b)) < 5 or self.identity.is_freemail(reply_host):
+            return ""
+        return reply_host if _edits(a, b) <= 2 else ""
+
+    def _sender_look_alike(self, msg: ParsedMessage) -> str:
+        """The sender's (or Reply-To) domain, with the name it imitates, when its name is one letter away from a
+        company name the mail writes ("bakertiliy.com" in a mail signed Baker Tilly) or up to two from one of
+        [signals] look_alike_names ("aIibaba.com"); a name of eight letters or more, and of the same length."""
+        written = {w for w in _written_names(f"{msg.from_name}\n{msg.subject}\n{msg.text}\n{msg.signature}") if len(w) >= 8}
+        known = {n.lower() for n in self.policy.signals.look_alike_names}
+        for address in (msg.from_addr, msg.reply_to):
+            host = address.rpartition("@")[2].lower()
+            if not host or self.identity.is_freemail(host) or msg.platform:
+                continue
+            name = _domain_name(host).replace("-", "")
+            for other, most in ((n, 2) for n in known):
+                if len(other) == len(name) and 0 < _mismatches(name, other) <= most:
+                    return f"{host} (like {other})"
+            for other in written:
+                if len(other) == len(name) and _mismatches(name, other) == 1:
+                    return f"{host} (like {other})"
+        return ""
+
     def _look_alike(self, msg: ParsedMessage) -> str:
         for link in msg.links:
             host = _SCHEME.sub("", link).split("/")[0].split(":")[0].lower()
@@ -197,6 +228,15 @@ class _Facts:
         if name == "risky_attachment":  # decided by the attachment's content (daemon/parse/filetype.py), not its name
             risky = next((a for a in msg.attachments if a.danger), None)
             return None if risky is None else ("", risky.danger, risky.filename)
+        if name in ("upstream_spam", "upstream_auth_fail"):
+            verdict = upstream.spam_verdict(msg) if name == "upstream_spam" else upstream.auth_verdict(msg)
+            return None if verdict is None else (verdict.rule, verdict.reason, verdict.reason)
+        if name == "sender_look_alike":
+            found = ext._sender_look_alike(msg)
+            return ("", "the sender's domain imitates a name", found) if found else None
+        if name == "reply_to_look_alike":
+            host = ext._reply_to_look_alike(msg)
+            return ("", "replies diverted to a look-alike of the sender's domain", host) if host else None
         if name == "sample_item":
             sample = self.items["sample"]
             return None if sample is None else (sample.rule, "the buyer states a sample need", repr(sample.evidence))
@@ -205,6 +245,40 @@ class _Facts:
             found = self.from_attachments[name]
             return found.rule, found.reason, ""
         return None if signal is None else (signal.rule, signal.reason, self.result.evidence(name))
+
+
+_SECOND_LEVEL = {"co", "com", "net", "org", "gov", "edu", "ac", "ne", "or"}
+
+
+def _domain_name(host: str) -> str:
+    """The registered name of a host: "larimasamba" of mail.larimasamba.com, "example" of example.co.uk."""
+    labels = host.split(".")
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else host
+
+
+_NAME_WORD = regex.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def _written_names(text: str) -> set[str]:
+    """Words and pairs of neighbouring words as a domain would write them ("Baker Tilly" -> "bakertilly")."""
+    words = [w.lower() for w in _NAME_WORD.findall(text)]
+    return set(words) | {a + b for a, b in zip(words, words[1:], strict=False)}
+
+
+def _mismatches(a: str, b: str) -> int:
+    return sum(1 for x, y in zip(a, b, strict=True) if x != y)
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
 
 
 def _holds(c: Condition, facts: _Facts, items: dict[str, Finding | None], counts: dict[str, list[str]]) -> bool:

@@ -5,7 +5,7 @@ rule's required and excluded context words, and the rule's value normaliser (a s
 concrete enough).
 
 Only the hits that decide the result are checked: for an item its hits in order of preference until one passes
-(all of them for `certification`, whose names are merged), for a signal its hits in text order until one passes.
+(all of them for `certification`, whose names are merged, and for the items stated in parts, `LISTED_ITEMS`), for a signal its hits in text order until one passes.
 The other hits are checked when `Result.hits` or `Result.rejected` is read (`eval`, rule examples). Sentence bounds
 are computed only for a part with a hit to check, and each sentence is classified (question or not) once.
 """
@@ -35,6 +35,8 @@ _RUN = re.compile(rf"[{_WS}](?:(?=[{_WS}])|(?<=[{_STOPS}][{_WS}])|(?<=\n))(?<![{
 _NEWLINES = re.compile(r"\n+")
 _EMPTY = re.compile(rf"[.!?。！？；](?:(?<=[。！？；])(?![{_WS}])|(?<=[a-z0-9)][.!?])(?=[A-Z¿]))")
 _PART_RANK = {"headers": -2, "sender": -1, "text": 0, "form": 1, "subject": 2, "signature": 3}  # headers first: how a program marks its mail
+LISTED_ITEMS = frozenset({"specs", "material", "customization"})  # stated in parts: every part is kept, joined
+LISTED_MAX = 6  # the most parts of one such item kept
 _SUBJECT_WEIGHT = 0.9  # a finding in the subject line counts for this much of its rule's confidence
 
 
@@ -202,6 +204,10 @@ class Judge:
                 merged = _merged_certification(audit, [h for _, rules in levels for rule in rules for h in scan.rule_hits(rule)])
                 if merged is not None:
                     best[name] = merged
+            elif name in LISTED_ITEMS:
+                merged = _merged_list(audit, [h for _, rules in levels for rule in rules for h in scan.rule_hits(rule)])
+                if merged is not None:
+                    best[name] = merged
             elif (winner := _preferred(audit, levels, scan)) is not None:
                 best[name] = audit.finding(winner)
         findings = {item: best[item] for item in ITEM_IDS if item in best}
@@ -268,6 +274,30 @@ def _merged_certification(audit: _Audit, hits: list[Hit]) -> Finding | None:
         return None
     f = audit.finding(winner)
     return Finding(f.item, names, f.evidence, f.start, f.end, f.rule, f.confidence, f.part) if names else f
+
+
+def _merged_list(audit: _Audit, hits: list[Hit]) -> Finding | None:
+    """The preferred finding of an item the buyer states as several parts (specs: "150W, IP66, 5000K"), its value
+    every accepted part that does not overlap a preferred one, in text order, joined with commas."""
+    kept: list[Hit] = []
+    for _, hit in sorted((_preference(h), h) for h in hits):
+        if len(kept) < LISTED_MAX and audit.accepts(hit) and not any(_overlap(hit, k) for k in kept):
+            kept.append(hit)
+    if not kept:
+        return None
+    f = audit.finding(kept[0])
+    parts: list[str] = []
+    for hit in sorted(kept, key=_text_order):
+        value = audit.value(hit)
+        if not isinstance(value, str):
+            return f
+        if value.casefold() not in (p.casefold() for p in parts):
+            parts.append(value)
+    return Finding(f.item, ", ".join(parts), f.evidence, f.start, f.end, f.rule, f.confidence, f.part)
+
+
+def _overlap(a: Hit, b: Hit) -> bool:
+    return a.part == b.part and a.start < b.end and b.start < a.end
 
 
 def _text_order(hit: Hit) -> tuple[int, int, tuple[int, int, int]]:

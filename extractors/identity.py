@@ -35,6 +35,8 @@ _STATED_SIZE = regex.compile(
     regex.I,
 )
 _CN_COMPANY = regex.compile(r"[\p{Han}（）()]{2,30}(?:有限公司|股份公司|集团|公司|商行|厂)")
+_CN_NOT_A_NAME = regex.compile(r"[我您你这]|贵(?:公司|司|方)")  # pronouns: a sentence about a company, not its name
+_FILE_NAME = regex.compile(r"\w_\w|\.(?:pdf|docx?|xlsx?|zip|rar|jpe?g|png|html?)\b", regex.I)
 _CN_COMPANY_ENDS = ("公司", "集团", "商行", "厂")  # a text without one of these has no _CN_COMPANY match
 _VERIFIED = regex.compile(r"verified buyer|verified|已认证|认证买家", regex.I)
 _LINE = regex.compile(r"[^\n]{2,120}")
@@ -85,6 +87,7 @@ class IdentityReader:
         suffixes = sorted(_terms(ruleset, "company_suffixes"), key=len, reverse=True)
         self.title = _whole_words(titles)
         self.suffix = _whole_words(suffixes)
+        self.platform_owners = tuple(t.casefold() for t in _terms(ruleset, "platform_owners"))
         self._suffix_spots = _whole_words(suffixes, bounded=False)
 
     def is_freemail(self, domain: str) -> bool:
@@ -131,6 +134,8 @@ class IdentityReader:
                     name = line
                 elif chinese and (m2 := _CN_COMPANY.search(line)):
                     name = m2.group()
+                if name and not self._may_be_company(name):
+                    continue
                 if name and not websites and not _name_matches_domain(name, corp_domain):
                     continue
                 if name:
@@ -138,6 +143,12 @@ class IdentityReader:
                     start = line_m.start() + line_m.group().find(name)
                     return Finding("company", f"{name}, {ref}", name, start, start + len(name), "COMPANY_NAME_AND_DOMAIN", 0.8, part)
         return None
+
+    def _may_be_company(self, name: str) -> bool:
+        """Not a file name (Company_profile_8253.pdf), a sentence that speaks of a company (这是对我们公司...) or
+        the platform that relayed the message (阿里巴巴香港有限公司 in a notification's footer)."""
+        folded = name.casefold()
+        return not (_FILE_NAME.search(name) or _CN_NOT_A_NAME.search(name) or any(p in folded for p in self.platform_owners))
 
     def _contact(self, msg: ParsedMessage, parts: Sequence[tuple[str, str]]) -> tuple[Finding | None, bool, bool]:
         title_m, title_part, title_text = None, "", ""
@@ -155,16 +166,38 @@ class IdentityReader:
             name = _name_near(title_text, title_m.start())
         if title_m is None or not name:
             return None, title_m is not None, phone is not None
-        way = phone or next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None)  # a phone, else an address
+        # a phone, else an address, else an e-mail address in the block below the title
+        way = phone or next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None) or _email_below(title_text, title_m.end())
         if not way:
             return None, True, phone is not None
-        evidence = title_text[title_m.start() : title_m.end()]
-        value = ", ".join(x for x in (name, evidence, way) if x)
+        title = title_text[title_m.start() : title_m.end()]
+        value = ", ".join(x for x in (name, title, way) if x)
+        start, end = _block(title_text, title_m.start(), title_m.end(), name, way)
         return (
-            Finding("contact", value, evidence, title_m.start(), title_m.end(), "CONTACT_NAME_TITLE_PHONE", 0.8, title_part),
+            Finding("contact", value, title_text[start:end], start, end, "CONTACT_NAME_TITLE_PHONE", 0.8, title_part),
             True,
             phone is not None,
         )
+
+
+_BLOCK_LINES = 8  # the most lines of a signature block read as one contact
+
+
+def _block(text: str, a: int, b: int, name: str, way: str | None) -> tuple[int, int]:
+    """The signature block that states the contact, as the buyer wrote it: from the line of the name (when it
+    stands at most a few lines above the title) to the line of the phone or address (when it stands at most a few
+    lines below), else the title's line."""
+    start = text.rfind("\n", 0, a) + 1
+    end = len(text) if (e := text.find("\n", b)) < 0 else e
+    if name:
+        above = text.rfind(name, max(0, start - 200), a)
+        if above >= 0 and text.count("\n", above, start) <= _BLOCK_LINES // 2:
+            start = text.rfind("\n", 0, above) + 1
+    if way:
+        below = text.find(way, b, end + 400)
+        if below >= 0 and text.count("\n", end, below) <= _BLOCK_LINES:
+            end = len(text) if (e := text.find("\n", below + len(way))) < 0 else e
+    return start, end
 
 
 def _whole_words(words: list[str], bounded: bool = True) -> re.Pattern[str] | None:
@@ -277,10 +310,30 @@ def _person_name(display: str) -> str:
 
 
 def _name_near(text: str, pos: int) -> str:
-    """The line just above a title line, when it looks like a person's name."""
+    """The line just above a title line, when it looks like a person's name (also as typed in lowercase after a
+    capital: "Stanley ruttler")."""
     before = text[:pos].rstrip().splitlines()
     for line in reversed(before[-3:]):
-        name = _person_name(line.strip().strip(","))
+        line = line.strip().strip(",")
+        name = _person_name(line) or _typed_name(line)
         if name:
             return name
     return ""
+
+
+_NOT_NAME_WORDS = frozenset({"regards", "thanks", "thank", "best", "kind", "yours", "sincerely", "dear", "hello", "hi",
+                             "team", "cheers", "greetings", "wishes", "faithfully", "truly", "you", "warm", "respectfully"})
+_TYPED_NAME = regex.compile(r"\p{Lu}\p{Ll}{1,20}(?:\s\p{L}[\p{Ll}'-]{1,20}){1,2}")
+
+
+def _typed_name(line: str) -> str:
+    """A name of two or three words whose first is capitalised, the others typed in lowercase."""
+    if _TYPED_NAME.fullmatch(line) and not any(w.casefold() in _NOT_NAME_WORDS for w in line.split()):
+        return line
+    return ""
+
+
+def _email_below(text: str, pos: int) -> str | None:
+    """An e-mail address at most a few lines below the title, as the way to reach the person."""
+    m = _EMAIL.search(text, pos, pos + 400)
+    return m.group() if m and text.count("\n", pos, m.start()) <= _BLOCK_LINES else None

@@ -24,6 +24,13 @@ _MULT = {"k": 1000, "K": 1000, "万": 10000, "千": 1000, "百": 100, "thousand"
 CONTAINER = re.compile(
     r"(?P<n>\d{1,3})\s*[x×*]\s*(?P<size>20|40|45)\s*['’′]?\s*(?P<kind>HQ|HC|GP|STD|DV|FT|FCL|RH)?", re.I
 )
+# Counts written as words ("two units", "a dozen", "one or two"): the first one read is the amount
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
+                "fifty": 50, "hundred": 100, "a hundred": 100, "a dozen": 12, "a couple": 2, "a pair": 2, "a few": 3}
+_NUMBER_WORD = re.compile(r"\b(?P<word>a (?:hundred|dozen|couple|pair|few)|" + "|".join(w for w in NUMBER_WORDS if " " not in w) + r")\b", re.I)
+_TIMES = re.compile(r"^\s?[x×](?=\s)")
+_NOT_UNIT_WORDS = {"of", "or", "and", "to", "more"}
 _UNIT_WORDS = re.compile(r"(?P<unit>[^\W\d_][\w/().-]{0,20})", re.U)
 CURRENCIES = {
     "usd": "USD", "us$": "USD", "$": "USD", "dollar": "USD", "dollars": "USD", "dólares": "USD", "dolares": "USD",
@@ -65,6 +72,16 @@ _DATE_MONTH_PART = re.compile(
 )
 _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?:(?P<d>\d{1,2})[日号]|(?P<part>底|末|初|中|中旬|下旬|上旬))?")
 _DATE_ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
+# A numeric date with the year last (15/03/2026, 15.03.26): day first, unless the second number cannot be a month
+_DATE_NUMERIC = re.compile(r"(?<![\d/.])(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4}|\d{2})(?![\d/]|\.\d)")
+# A date said relative to today (this summer, next month, end of this month, Q3, before Christmas)
+_DATE_RELATIVE = re.compile(
+    r"\b(?:(?P<which>this|next|the\scoming|coming)\s+(?:(?P<season>spring|summer|autumn|fall|winter)|(?P<span>week|month|year))"
+    r"|(?:by|before|in|until)\s+(?P<season2>spring|summer|autumn|winter)"
+    r"|(?P<q>Q[1-4])|(?P<xmas>christmas))\b",
+    re.I,
+)
+_SEASON_END = {"spring": (5, 31), "summer": (8, 31), "autumn": (11, 30), "fall": (11, 30), "winter": (2, 28)}
 _DATE_DOTTED = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d,])")  # 15.03.2026, 15.03.
 _CALENDAR_WEEK = re.compile(r"\b(?:KW|Kalenderwoche)\s?(?P<w>\d{1,2})(?:\s?[/.]\s?(?P<y>\d{4}|\d{2}))?(?!\d)", re.I)  # KW 20
 _MONTH_THEN_PART = re.compile(r"(?P<m>[^\W\d_]{3,10})\s+(?P<part>sonu|sonuna|ortası|ortasına|başı|başına)", re.I)  # Mart sonu
@@ -151,6 +168,10 @@ def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
         kind = (c.group("kind") or "").upper()
         return {"amount": int(c.group("n")), "unit": f"{c.group('size')}{kind or 'FT'}", "container": True}
     numbers = list(NUMBER.finditer(text))
+    if (w := _NUMBER_WORD.search(text)) and (not numbers or (w.start() == 0 and w.end() <= numbers[0].start())):
+        unit_m = _UNIT_WORDS.search(text[w.end() :])
+        unit = unit_m.group("unit") if unit_m else ""  # a lowercase word: a name ("two Radxa CM3") is no unit
+        return {"amount": NUMBER_WORDS[w.group("word").lower()], "unit": "" if unit in _NOT_UNIT_WORDS or not unit.islower() else unit}
     if not numbers:
         zh = _ZH_AMOUNT.search(text)
         if zh is None or not (amount := _zh_amount(zh.group())):
@@ -160,7 +181,7 @@ def quantity(text: str, ctx: Context) -> dict[str, Any] | None:
     first = parse_number(numbers[0].group())
     if first is None or first <= 0:
         return None
-    tail = text[numbers[-1].end() :]
+    tail = _TIMES.sub("", text[numbers[-1].end() :], count=1)  # "3 x soldered pcb", "3x BSH Board": the thing
     unit_m = _UNIT_WORDS.search(tail)
     unit = unit_m.group("unit").lower() if unit_m else ""
     value: dict[str, Any] = {"amount": _int_or_float(first), "unit": unit}
@@ -253,10 +274,17 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
             return dt.date.fromisocalendar(year, week, 5)
         except ValueError:
             return None
-    if m := _DATE_DOTTED.search(text):
+    if m := _DATE_NUMERIC.search(text):
+        first, second, y = int(m["a"]), int(m["b"]), int(m["y"])
+        day, month = (second, first) if second > 12 >= first else (first, second)
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return _future(y + 2000 if y < 100 else y, month, day, ref)
+    if m := _DATE_DOTTED.search(text):  # without its year: 15.03.
         year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0) if m["y"] else None
         if 1 <= int(m["m"]) <= 12:
             return _future(year, int(m["m"]), int(m["d"]), ref)
+    if m := _DATE_RELATIVE.search(text):
+        return _relative(m, ref)
     for m in (_DATE_MONTH_PART.search(text), _MONTH_THEN_PART.search(text)):
         part_month = _month(m["m"], ctx) if m else None
         if m is not None and part_month:
@@ -268,6 +296,30 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
             day_month = _month(m["m"], ctx)
             if day_month and 1 <= int(m["d"]) <= 31:
                 return _future(int(m["y"]) if m["y"] else None, day_month, int(m["d"]), ref)
+    return None
+
+
+def _relative(m: re.Match[str], ref: dt.date) -> dt.date | None:
+    """The last day a relative date allows: a season's end (northern), the end of this or next week, month or
+    year, a quarter's end, Christmas Eve."""
+    if m["xmas"]:
+        return _future(None, 12, 24, ref)
+    if m["q"]:
+        month = int(m["q"][1]) * 3
+        return _future(None, month, _month_end(ref.year, month), ref)
+    later = bool(m["which"]) and m["which"].lower() != "this"
+    if season := (m["season"] or m["season2"] or "").lower():
+        month, day = _SEASON_END[season]
+        year = ref.year + (1 if later or (month, day) < (ref.month, ref.day) else 0)
+        return dt.date(year, month, day)
+    span = (m["span"] or "").lower()
+    if span == "week":
+        return ref + dt.timedelta(days=(6 - ref.weekday()) + (7 if later else 0))
+    if span == "month":
+        y, mo = (ref.year + (ref.month == 12), ref.month % 12 + 1) if later else (ref.year, ref.month)
+        return dt.date(y, mo, _month_end(y, mo))
+    if span == "year":
+        return dt.date(ref.year + (1 if later else 0), 12, 31)
     return None
 
 

@@ -28,6 +28,11 @@ FACTS = {
     "no_company": "no company identified",
     "sample_item": "the buyer states a sample need (the `sample` item)",
     "risky_attachment": "an attachment whose content is HTML, an archive, a disk image, a program, a script or a macro document",
+    "reply_to_look_alike": "replies diverted to a domain one or two letters away from the sender's",
+    "sender_look_alike": "the sender's or Reply-To domain is one letter away from a company name the mail writes, or up to "
+                         "two from a name of [signals] look_alike_names",
+    "upstream_spam": "the receiving server's spam filter flagged the mail (X-Spam-Flag, X-Spam, X-Spam-Status, X-Spamd-Result)",
+    "upstream_auth_fail": "the sender's domain failed DMARC, DKIM or SPF at the receiving server (Authentication-Results, Received-SPF)",
 }
 # signs of a strong buyer the strength stage scores (their points and reasons are data)
 SIGNS = ("corporate_domain", "freemail", "website_matches", "company", "title", "phone", "stated_size",
@@ -77,6 +82,9 @@ class Condition(_Strict):
 class SignalRules(_Strict):
     counts: dict[str, list[str]] = {"concrete": ["specs", "quantity", "lead_time", "material", "target_price", "customization"]}
     mass_recipients: int = 5
+    # names lures imitate in a sender domain (aIibaba.com, docusiqn.net): platforms, file-transfer and e-signature
+    # services, carriers, payment services
+    look_alike_names: list[str] = []
     # signal -> its conditions, the first that holds decides (in this order in the checklist)
     auto_reply: list[Condition] = []
     invalid: list[Condition] = []

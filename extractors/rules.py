@@ -58,7 +58,7 @@ NORMALISERS = (
 )
 # Signals that rules can feed; the signal stage combines them into the buyer signals (see decisions.toml).
 SIGNAL_NAMES = SIGNAL_IDS + ("lure", "generic_greeting", "generic_interest", "out_of_office", "platform_form",
-                             "order_words") + tuple(f"asks_{topic}" for topic in QUESTION_TOPICS) + RISK_SIGNALS + CONTEXT_SIGNALS
+                             "order_words", "credit_terms") + tuple(f"asks_{topic}" for topic in QUESTION_TOPICS) + RISK_SIGNALS + CONTEXT_SIGNALS
 # {NAME} in a regex, a trigger word or a token pattern: a fragment (not \p{..} / \P{..}, not a {2,5} count)
 FRAGMENT_REF = re.compile(r"(?<!\\[pP])\{([A-Z][A-Z0-9_]+)\}")
 # a regex that opens with a fragment: \b and the value group may come first; the fragment is not made optional

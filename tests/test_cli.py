@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon import config
 from daemon.demo import sample_files
+from daemon.limits import Limits
 from extractors.core.model import ITEM_IDS, SIGNAL_IDS
 from tests.clihelp import cli
 
@@ -82,6 +84,11 @@ BAD_CONFIGS = [
     ("bad-kind", '[[mailboxes]]\nname = "a"\nkind = "pop3"\npath = "M"\ndrafts = "D"\n', "kind"),
     ("not-toml", "[store\n", "not valid TOML"),
     ("bad-interval", "[daemon]\ninterval_seconds = 1\n", "interval_seconds"),
+    ("tiny-message-limit", "[daemon]\nmax_message_bytes = 100\n", "max_message_bytes"),
+    ("tiny-header-limit", "[daemon]\nmax_header_bytes = 100\n", "max_header_bytes"),
+    ("text-limit-past-spacy", "[daemon]\nmax_text_chars = 2000000\n", "max_text_chars"),
+    ("zero-time-budget", "[daemon]\nmessage_seconds = 0\n", "message_seconds"),
+    ("text-limit-as-words", '[daemon]\nmax_text_chars = "a lot"\n', "max_text_chars"),
 ]
 
 
@@ -130,3 +137,20 @@ def test_deploy_example_config_is_valid() -> None:
 
     cfg = load(Path(__file__).resolve().parent.parent / "deploy" / "config.example.toml")
     assert [m.kind for m in cfg.mailboxes] == ["imap", "maildir"]
+
+
+LIMIT_SETTINGS = [
+    ("", Limits()),
+    ("max_message_bytes = 5_000_000\n", Limits(max_message_bytes=5_000_000)),
+    ("max_header_bytes = 65536\n", Limits(max_header_bytes=65_536)),
+    ("max_text_chars = 20000\n", Limits(max_text_chars=20_000)),
+    ("message_seconds = 5\n", Limits(message_seconds=5.0)),
+    ("max_text_chars = 900000\nmessage_seconds = 120.5\n", Limits(max_text_chars=900_000, message_seconds=120.5)),
+]
+
+
+@pytest.mark.parametrize(("text", "limits"), LIMIT_SETTINGS, ids=[t.split(" ")[0] or "defaults" for t, _ in LIMIT_SETTINGS])
+def test_daemon_limit_settings_are_the_limits_messages_are_held_to(tmp_path: Path, text: str, limits: Limits) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[daemon]\n" + text, encoding="utf-8")
+    assert Limits.of(config.load(path).daemon) == limits

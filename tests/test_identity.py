@@ -38,6 +38,8 @@ EN = [
     (FREE, "We are a UAE-based bottled water company.\n\nRegards", "company", False),
     (CORP, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nPurchasing Manager\n+49 40 6696 9214", "contact", True),
     (FREE, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nSenior Buyer\nTel: +49 40 6696 9214", "contact", True),
+    ("Info <info@acme.example>", "Quote please.\n\nBest regards\nPresident\nTel: +1 310 555 0100", "contact", False),
+    ("Info <info@acme.example>", "Quote please.\n\nkind regards\nPresident\nTel: +1 310 555 0100", "contact", False),
     (BARE, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nProcurement Manager\nMobile: +49 170 555 0101", "contact", True),
     (CORP, "We need 500 pcs.\n\nKind regards,\nAnna Berg\nPurchasing Manager\nBillstrasse 118, 20539 Hamburg", "contact", True),
     ("John Smith <john.smith@abc.example>", "Quote please.\n\nJohn Smith\nPurchasing Manager\nABC Inc.\nContact: john.smith@abc.example, 555-1234", "contact", True),
@@ -233,6 +235,10 @@ COMPANY_TEXTS = [
     ("no-suffix", "Anna Berg\nNordlicht Handel\nwww.nordlicht-handel.example", None),
     ("chinese-name", "王伟\n深圳市阳光贸易有限公司", "深圳市阳光贸易有限公司"),
     ("suffix-cut-at-120", "Abcdefghij " * 10 + "ZZZZZZ Ltd" + "Corp and more words", "Abcdefghij " * 10 + "ZZZZZZ Ltd"),
+    ("file-name", "Anna Berg\nCompany_profile_8253.pdf", None),
+    ("platform-footer", "阿里巴巴香港有限公司", None),
+    ("sentence-about-companies", "这是对我们公司从您公司", None),
+    ("province-name", "王伟\n贵州阳光贸易有限公司", "贵州阳光贸易有限公司"),
     ("suffix-in-long-line", "We " + "really " * 20 + "need a quote from Acme Ltd for this", "y really really really need a quote from Acme Ltd for this"),
 ]
 
@@ -241,3 +247,27 @@ COMPANY_TEXTS = [
 def test_company_line(extractor: Extractor, text: str, name: str | None) -> None:
     found = extractor.identity._company([("signature", text)], "", ["nordlicht-handel.example"])
     assert (found.evidence if found else None) == name
+
+
+# The contact's evidence is the signature block that states it: from the name's line to the phone's or address's
+# line, when they stand a few lines from the title; else the title's line.
+CONTACT_BLOCKS = [
+    ("name-title-phone", CORP, "We need 500 pcs.\n\nBest regards,\nAnna Berg\nPurchasing Manager\nPhone: +49 40 6696 9214",
+     "Anna Berg\nPurchasing Manager\nPhone: +49 40 6696 9214"),
+    ("blank-lines", FREE, "Quote please.\n\nRegards,\n\nAnna Berg\n\nSenior Buyer\n\nNordlicht Handel GmbH\n\nTel: +49 40 6696 9214",
+     "Anna Berg\n\nSenior Buyer\n\nNordlicht Handel GmbH\n\nTel: +49 40 6696 9214"),
+    ("one-line", CORP, "Quote please.\n\nAnna Berg, Purchasing Manager, Nordlicht Handel GmbH, Tel: +49 40 6696 9214",
+     "Anna Berg, Purchasing Manager, Nordlicht Handel GmbH, Tel: +49 40 6696 9214"),
+    ("name-typed-lowercase", "TCN <info@tcn-enterprise.example>", "Hi,\n\nPlease quote.\n\nStanley ruttler\n\nPresident\n\nT.C.N Enterprise\n\nMain: 508.425.7372",
+     "Stanley ruttler\n\nPresident\n\nT.C.N Enterprise\n\nMain: 508.425.7372"),
+    ("title-in-brackets-email", FREE, "Quote please.\n\nAnna Berg\n\n(Customer Relations and Sales Specialist)\n\nNordlicht Handel GmbH\n\nemail: anna@nordlicht-handel.example",
+     "Anna Berg\n\n(Customer Relations and Sales Specialist)\n\nNordlicht Handel GmbH\n\nemail: anna@nordlicht-handel.example"),
+    ("phone-far-below", CORP, "Quote please.\n\nAnna Berg\nPurchasing Manager\n" + "line\n" * 12 + "Tel: +49 40 6696 9214",
+     "Anna Berg\nPurchasing Manager"),
+]
+
+
+@pytest.mark.parametrize(("sender", "body", "evidence"), [c[1:] for c in CONTACT_BLOCKS], ids=[c[0] for c in CONTACT_BLOCKS])
+def test_contact_evidence_is_the_signature_block(extractor: Extractor, sender: str, body: str, evidence: str) -> None:
+    found = _checklist(extractor, sender, body).get("contact")
+    assert found is not None and found.evidence == evidence

@@ -35,6 +35,7 @@ SIGNAL_HEADERS = (
     "x-auto-response-suppress", "return-path", "content-type", "x-mailer", "x-priority",
     "x-failed-recipients", "x-ms-exchange-generated-message-source",
     "authentication-results", "received-spf", "x-spam-flag", "x-spam-status", "x-spam", "x-spamd-result",
+    "x-rspamd-action",
 )
 MAX_FIELD_BYTES = 8192  # a header field (folded lines included) longer than this is cut
 HTML_PER_TEXT = 4  # characters of HTML read for each character of text extraction may get

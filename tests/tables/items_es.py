@@ -4,10 +4,10 @@ nothing may be found; for a signal True when it must fire)."""
 CASES = [
     # specs
     ("Modelo LT-220, 12V 100Ah.", "specs", 'LT-220, 12V 100Ah.'),
-    ("Medidas 60x90 cm, 5 mm de espesor.", "specs", '60x90 cm'),
+    ("Medidas 60x90 cm, 5 mm de espesor.", "specs", '60x90 cm, 5 mm'),
     ("Capacidad: 30 ml.", "specs", '30 ml.'),
     ("Potencia de 350W.", "specs", '350W.'),
-    ("Cámara 1080p con módulo 4G.", "specs", '1080p'),
+    ("Cámara 1080p con módulo 4G.", "specs", '1080p, 4G'),
     ("Luminarias IP65.", "specs", 'IP65'),
     ("Tamaño: 1220*2440mm.", "specs", '1220*2440mm'),
     ("¿Qué tamaño tienen?", "specs", False),
@@ -164,7 +164,7 @@ CASES = [
     ("Gracias por su atención.", "target_price", False),
     # customization
     ("Camisetas con nuestro logo.", "customization", 'nuestro logo'),
-    ("Producción OEM con marca propia.", "customization", 'marca propia'),
+    ("Producción OEM con marca propia.", "customization", 'OEM, marca propia'),
     ("Color Pantone 186C.", "customization", 'Pantone 186C'),
     ("Logo impreso en la tapa.", "customization", 'Logo impreso'),
     ("Fabricar según nuestro diseño.", "customization", 'según nuestro diseño'),

@@ -3,7 +3,7 @@ Turkish mail is also read by the English rules (platform cards carry English fie
 
 CASES = [
     # specs
-    ("Boyut: 60x90 cm, kalınlık 5 mm.", "specs", '60x90 cm'),
+    ("Boyut: 60x90 cm, kalınlık 5 mm.", "specs", '60x90 cm, 5 mm'),
     ("Güç: 400 W", "specs", '400 W'),
     ("Model: XR-200", "specs", 'XR-200'),
     ("Ölçüler: 120 x 60 x 75 cm", "specs", '120 x 60 x 75 cm'),

@@ -3,12 +3,12 @@ nothing may be found; for a signal True when it must fire)."""
 
 CASES = [
     # specs
-    ("型号：LT-220，12V 100Ah。", "specs", 'LT-220'),
+    ("型号：LT-220，12V 100Ah。", "specs", 'LT-220, 12V, 100Ah'),
     ("尺寸为60x90cm。", "specs", '60x90cm'),
     ("功率 350W。", "specs", '350W'),
     ("电池容量：5000mAh。", "specs", '5000mAh'),
     ("规格：1220*2440mm。", "specs", '1220*2440mm'),
-    ("摄像头要1080p，带4G模块。", "specs", '1080p'),
+    ("摄像头要1080p，带4G模块。", "specs", '1080p, 4G'),
     ("灯具防水等级IP65。", "specs", 'IP65'),
     ("尺寸是多少？", "specs", False),
     ("你们有什么型号吗？", "specs", False),
@@ -164,7 +164,7 @@ CASES = [
     ("多少钱？", "target_price", False),
     # customization
     ("需要印我们的logo。", "customization", '印我们的logo'),
-    ("OEM贴牌生产。", "customization", 'OEM'),
+    ("OEM贴牌生产。", "customization", 'OEM, 贴牌'),
     ("按我们的设计生产。", "customization", '按我们的设计生产'),
     ("颜色：红色。", "customization", '颜色：红色'),
     ("潘通186C。", "customization", '潘通186C'),

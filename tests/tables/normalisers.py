@@ -17,10 +17,27 @@ QUANTITIES = [
     ("Quantity Required: 200 Piece/Pieces", {"amount": 200, "unit": "piece/pieces"}),
     ("0 pcs", None),
     ("many pieces", None),
+    ("two Radxa CM3", {"amount": 2, "unit": ""}),
+    ("three units", {"amount": 3, "unit": "units"}),
+    ("a dozen boxes", {"amount": 12, "unit": "boxes"}),
+    ("one or two", {"amount": 1, "unit": ""}),
+    ("3 x soldered pcb", {"amount": 3, "unit": "soldered"}),
+    ("2-10 boards", {"min": 2, "max": 10, "amount": 10, "unit": "boards"}),
+    ("someone", None),
 ]
 
 DURATIONS = [
     ("30 days", {"days": 30}),
+    ("delivered this summer", {"date": "2027-08-31", "days": 302}),
+    ("next month", {"date": "2026-12-31", "days": 59}),
+    ("end of this month", {"date": "2026-11-30", "days": 28}),
+    ("this week", {"date": "2026-11-08", "days": 6}),
+    ("in Q1", {"date": "2027-03-31", "days": 149}),
+    ("before Christmas", {"date": "2026-12-24", "days": 52}),
+    ("15/03/2027", {"date": "2027-03-15", "days": 133}),
+    ("12/31/2026", {"date": "2026-12-31", "days": 59}),
+    ("20.04.27", {"date": "2027-04-20", "days": 169}),
+    ("45/13/2026", None),
     ("3-4 weeks", {"days": 28, "days_min": 21}),
     ("2 months", {"days": 60}),
     ("25 working days", {"days": 35}),
@@ -49,7 +66,9 @@ DATES = [
     ("十二月底", "zh", {"date": "2026-12-31", "days": 59}),
     ("2027年1月10日", "zh", {"date": "2027-01-10", "days": 69}),
     ("the 31st of February", "en", None),
-    ("next spring", "en", None),
+    ("next spring", "en", {"date": "2027-05-31", "days": 210}),
+    ("some day", "en", None),
+    ("springtime", "en", None),
 ]
 
 MONEY = [
