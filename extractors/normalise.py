@@ -44,20 +44,34 @@ _CURRENCY = re.compile(
     r"(?P<cur>US\$|R\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|CLP|ARS|COP|PEN|NGN|ZAR|RUB|[$€£¥]|dollars?|d[oó]lares|euros?|美元|美金|欧元|人民币|元)",
     re.I,
 )
+# Currencies written in Russian, Turkish and Arabic words (руб., рублей, евро, lira, TL, دولار): a stem and its code
+_CURRENCY_WORDS = (("руб", "RUB"), ("₽", "RUB"), ("доллар", "USD"), ("евро", "EUR"), ("юан", "CNY"), ("тенге", "KZT"),
+                   ("₺", "TRY"), ("tl", "TRY"), ("try", "TRY"), ("lira", "TRY"), ("dolar", "USD"), ("avro", "EUR"), ("دولار", "USD"), ("يورو", "EUR"),
+                   ("ريال", "SAR"), ("درهم", "AED"), ("جنيه", "EGP"))
+_CURRENCY_WORD = re.compile(r"(?<![^\W\d_])(?:руб|₽|доллар|евро|юан|тенге|₺|TL(?![^\W\d_])|TRY(?![^\W\d_])|lira|dolar|avro|دولار|يورو|ريال|درهم|جنيه)", re.I)
+# Units of German, Russian, Turkish and Arabic durations: a word's stem and its days
+_OTHER_UNITS = (
+    ("werktag", 1.4), ("arbeitstag", 1.4), ("tag", 1), ("woche", 7), ("monat", 30),
+    ("рабочих дн", 1.4), ("дн", 1), ("день", 1), ("недел", 7), ("месяц", 30),
+    ("iş gün", 1.4), ("gün", 1), ("hafta", 7), ("ay(?![^\\W\\d_])", 30),
+    ("يوم عمل", 1.4), ("أيام عمل", 1.4), ("يوم", 1), ("أيام", 1), ("أسبوع", 7), ("أسابيع", 7), ("شهر", 30), ("أشهر", 30),
+)
 _DURATION = re.compile(
-    r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|à|至|到)\s*(?P<b>\d{1,3}))?\s*"
+    r"(?P<a>\d{1,3})(?:\s*(?:-|~|–|to|a|à|bis|до|ila|至|到)\s*(?P<b>\d{1,3}))?\s*"
     r"(?P<unit>working days?|business days?|days?|weeks?|months?|wks?|d[ií]as?(?:\s(?:h[aá]biles|[úu]teis))?|semanas?|"
     r"mes(?:es)?|m[eê]s|jours?(?:\souvr(?:[ée]s|ables))?|semaines?|mois|giorni(?:\slavorativi)?|settimane|mes[ei]|"
-    r"个工作日|工作日|天|日|周|星期|个月)",
+    r"个工作日|工作日|天|日|周|星期|个月|"
+    + "|".join(stem for stem, _ in _OTHER_UNITS) + ")",
     re.I,
 )
 _DAYS_PER = {"d": 1, "j": 1, "g": 1, "w": 7, "m": 30, "天": 1, "日": 1, "周": 7, "星": 7, "个": 30, "月": 30, "s": 7}
 _WORKING = re.compile(r"working|business|h[aá]biles|[úu]teis|ouvr|lavorativ|工作日", re.I)
-_DATE_DMY = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th|er|º)?\s*(?:of\s+|de\s+)?(?P<m>[^\W\d_]{3,10})\.?(?:\s*,?\s*(?:de\s+)?(?P<y>\d{4}))?", re.I)
+_DATE_DMY = re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th|er|º|\.)?\s*(?:of\s+|de\s+)?(?P<m>[^\W\d_]{3,10})\.?(?:\s*,?\s*(?:de\s+)?(?P<y>\d{4}))?", re.I)
 _DATE_MDY = re.compile(r"(?P<m>[A-Za-z]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s*,?\s*(?P<y>\d{4}))?", re.I)
 _DATE_MONTH_PART = re.compile(
     r"(?P<part>end|beginning|start|middle|mid|early|late|fin(?:ales|ais|al|e)?|principios|mediados|d[ée]but|milieu|mi|"
-    r"in[ií]cio|meados|inizio|met[àa])\s*(?:of\s+|de\s+|d'|di\s+|-\s*)?(?P<m>[^\W\d_]{3,10})",
+    r"in[ií]cio|meados|inizio|met[àa]|ende|anfang|mitte|beginn"
+    r"|конц[аеу]|конец|середин[аеуы]|начал[аеоу]|نهاية|منتصف|بداية|أوائل|أواخر)\s*(?:of\s+|de\s+|d'|di\s+|-\s*)?(?P<m>[^\W\d_]{3,10})",
     re.I,
 )
 _DATE_ZH = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,2})月(?:(?P<d>\d{1,2})[日号]|(?P<part>底|末|初|中|中旬|下旬|上旬))?")
@@ -72,7 +86,10 @@ _DATE_RELATIVE = re.compile(
     re.I,
 )
 _SEASON_END = {"spring": (5, 31), "summer": (8, 31), "autumn": (11, 30), "fall": (11, 30), "winter": (2, 28)}
-_PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%")
+_DATE_DOTTED = re.compile(r"(?<![\d.,])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d,])")  # 15.03.2026, 15.03.
+_CALENDAR_WEEK = re.compile(r"\b(?:KW|Kalenderwoche)\s?(?P<w>\d{1,2})(?:\s?[/.]\s?(?P<y>\d{4}|\d{2}))?(?!\d)", re.I)  # KW 20
+_MONTH_THEN_PART = re.compile(r"(?P<m>[^\W\d_]{3,10})\s+(?P<part>sonu|sonuna|ortası|ortasına|başı|başına)", re.I)  # Mart sonu
+_PERCENT = re.compile(r"(?P<p>\d{1,3})\s*%|%\s?(?P<q>\d{1,3})")  # 30% / %30 (Turkish)
 # EXW in words: "puesto en fábrica", "ex fábrica", "départ usine", "franco fabbrica", "posto na fábrica"
 _EX_WORKS = re.compile(r"puesto\s+en\s+f[aá]brica|ex\s?-?f[aá]brica|d[ée]part\s+usine|franco\s+fabbrica|posto\s+na\s+f[aá]brica|ex\s?works", re.I)
 _INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CNF", "C&F", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP", "DAT", "DDU", "DES", "DEQ", "DAF")
@@ -81,7 +98,7 @@ _INCOTERM = regex.compile(r"(?<![A-Za-z])(?P<t>" + "|".join(regex.escape(t) for 
 # precompiled here: a pattern string passed to re.search() is looked up in a cache on every call
 _ZH_DIGITS = re.compile(r"[一二两三四五六七八九十]+(?=万|千|百)?")
 _GROUPED = re.compile(r"\d{1,3}(?:[,.]\d{3})+")
-_RANGE_SEP = re.compile(r"-|~|to|–|至|到")
+_RANGE_SEP = re.compile(r"-|~|to|–|至|到|bis|до|ila")
 _PER_UNIT = re.compile(r"/\s*(?:pc|pcs|piece|unit|set|pair|kg|ton|m|meter|each|pièce|unité|peça|unidade|pezzo)|per\s+\w+|each|单价|/个|/件|/套|"
                        r"por\s+unidad|c/u|par\s+(?:pièce|unité|paire)|l[’']unité|unitaire|por\s+(?:unidade|peça)|cada|al\s+pezzo|cad\.", re.I)
 _PER_TOTAL = re.compile(r"budget|total|presupuesto|orçamento|budget|预算|总", re.I)
@@ -233,9 +250,11 @@ def _month_end(year: int, month: int) -> int:
 
 def _month_part(part: str) -> str:
     p = part.lower()
-    if p in ("end", "late", "fin", "finales", "finais", "final", "fine", "底", "末", "下旬"):
+    if p in ("end", "late", "fin", "finales", "finais", "final", "fine", "底", "末", "下旬", "ende", "sonu", "sonuna", "نهاية",
+             "أواخر") or p.startswith("кон"):
         return "end"
-    if p in ("middle", "mid", "mediados", "mi", "milieu", "meados", "metà", "meta", "中", "中旬"):
+    if p in ("middle", "mid", "mediados", "mi", "milieu", "meados", "metà", "meta", "中", "中旬", "mitte", "ortası", "ortasına",
+             "منتصف") or p.startswith("серед"):
         return "mid"
     return "start"
 
@@ -255,16 +274,29 @@ def _date_of(text: str, ctx: Context) -> dt.date | None:
         y = year or (ref.year if month >= ref.month else ref.year + 1)
         day = {"end": _month_end(y, month), "mid": 15, "start": 10}[part]
         return _future(y, month, day, ref)
+    if m := _CALENDAR_WEEK.search(text):  # German calendar week: its Friday
+        week = int(m["w"])
+        year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0) if m["y"] else ref.year
+        if not m["y"] and week < ref.isocalendar()[1]:
+            year += 1
+        try:
+            return dt.date.fromisocalendar(year, week, 5)
+        except ValueError:
+            return None
     if m := _DATE_NUMERIC.search(text):
         first, second, y = int(m["a"]), int(m["b"]), int(m["y"])
         day, month = (second, first) if second > 12 >= first else (first, second)
         if 1 <= month <= 12 and 1 <= day <= 31:
             return _future(y + 2000 if y < 100 else y, month, day, ref)
+    if m := _DATE_DOTTED.search(text):  # without its year: 15.03.
+        year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0) if m["y"] else None
+        if 1 <= int(m["m"]) <= 12:
+            return _future(year, int(m["m"]), int(m["d"]), ref)
     if m := _DATE_RELATIVE.search(text):
         return _relative(m, ref)
-    if m := _DATE_MONTH_PART.search(text):
-        part_month = _month(m["m"], ctx)
-        if part_month:
+    for m in (_DATE_MONTH_PART.search(text), _MONTH_THEN_PART.search(text)):
+        part_month = _month(m["m"], ctx) if m else None
+        if m is not None and part_month:
             y = ref.year if part_month >= ref.month else ref.year + 1
             day = {"end": _month_end(y, part_month), "mid": 15, "start": 10}[_month_part(m["part"])]
             return _future(y, part_month, day, ref)
@@ -310,7 +342,9 @@ def duration(text: str, ctx: Context) -> dict[str, Any] | None:
             return {"date": d.isoformat(), "days": (d - ctx.date).days}
     if m := _DURATION.search(text):
         unit = m["unit"].lower()
-        per: float = 30 if unit.startswith(("month", "mes", "mês", "mois")) or unit == "个月" else _DAYS_PER.get(unit[0], 1)
+        other = next((days for stem, days in _OTHER_UNITS if unit.startswith(stem.split("(")[0])), None)
+        per: float = (other if other is not None else
+                      30 if unit.startswith(("month", "mes", "mês", "mois")) or unit == "个月" else _DAYS_PER.get(unit[0], 1))
         if _WORKING.search(unit):
             per = 1.4
         a = int(m["a"])
@@ -339,6 +373,8 @@ def money(text: str, ctx: Context) -> dict[str, Any] | None:
     if cur:
         key = cur.group("cur").lower()
         value["currency"] = CURRENCIES.get(key, key.upper())
+    elif word := _CURRENCY_WORD.search(text):
+        value["currency"] = next(code for stem, code in _CURRENCY_WORDS if word.group().lower().startswith(stem))
     if len(numbers) >= 2 and _RANGE_SEP.search(text[numbers[0].end() : numbers[1].start()]):
         high = parse_number(numbers[1].group())
         if high and high > amount:
@@ -371,7 +407,7 @@ def payment(text: str, ctx: Context) -> dict[str, Any] | None:
     if methods:
         value["methods"] = methods
     if pct := _PERCENT.search(text):
-        p = int(pct["p"])
+        p = int(pct["p"] or pct["q"])
         if 0 < p <= 100:
             value["deposit_pct"] = p
     elif m := _ZH_TENTHS.search(text):

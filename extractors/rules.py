@@ -118,6 +118,8 @@ class Rule(_Strict):
     ok: list[str] = []
     fail: list[str] = []
     enabled: bool = True
+    # rules of a language of its folder's `also_read` (English) that this one stands for in its language's mail
+    replaces: list[str] = []
 
     @field_validator("id")
     @classmethod
@@ -542,6 +544,15 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
     for lang, others in rs.also_read.items():
         errors += [f"{lang}/ also_read: no rules of language {x!r}; name a folder of rules/ other than {lang}/"
                    for x in others if x == lang or x not in by_lang]
+    # the other rules' question and request cues join its own (their lines in its mail); not their negation and vague
+    # words, which can be words of this language (Portuguese "no" is "in the")
+    for lang, others in rs.also_read.items():
+        own = rs.grammar.get(lang)
+        cues = [g for g in (own, *(rs.grammar.get(o) for o in others)) if g is not None]
+        if own is not None and len(cues) > 1:
+            rs.grammar[lang] = own.model_copy(update={
+                k: list(dict.fromkeys(w for g in cues for w in getattr(g, k)))
+                for k in ("question_end", "question_markers", "request_starts")})
     for lang, lang_rules in by_lang.items():
         rules: dict[str, Rule] = {}
         off: dict[str, str] = {}
@@ -551,8 +562,14 @@ def _load(overlay: Path | None, shipped: Path) -> RuleSet:
         todo = [(r, lang) for r in lang_rules.values()] + [(r, lang) for r in shared.values() if r.id not in lang_rules]
         for other in rs.also_read.get(lang, []):
             todo += [(r, other) for r in [*by_lang.get(other, {}).values(), *shared.values()] if other != lang]
+        # a rule of its own that `replaces` a rule of an `also_read` language stands for it in this language's mail
+        replaced = {x for r in lang_rules.values() if r.enabled and r.id not in rs.disabled for x in r.replaces}
+        errors += [f"{rs.origin[r.id]} rule {r.id} [replaces] unknown rule {x!r}" for r in lang_rules.values()
+                   for x in r.replaces if x not in rs.written]
         for rule, written_in in todo:
             if not rule.enabled or rule.id in rs.disabled or rule.id in rules:
+                continue
+            if written_in != lang and rule.id in replaced:
                 continue
             expanded, missing = expander.rule(rule, written_in, from_shared=rule.id not in lang_rules)
             if expanded is not None:

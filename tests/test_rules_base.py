@@ -226,3 +226,38 @@ def test_the_playbook_numbers_are_data(tmp_path: Path) -> None:
     after = Extractor(SHIPPED, policy=load_policy(changed)).extract(parsed)
     assert (before.strength, before.strength_reasons) == ("medium", ("corporate sender domain (+2)", "company named (+1)"))
     assert (after.strength, after.strength_reasons) == ("high", ("corporate sender domain (+2)", "a company (+3)", "large quantity (+1)"))
+
+
+def test_a_language_read_by_the_english_rules_keeps_their_findings(tmp_path: Path) -> None:
+    """A language whose folder says `also_read = ["en"]` gets the English rules after its own (the English fields
+    of a platform card in its mail), and a rule of its own that `replaces` an English one stands for it."""
+    root = _overlay(tmp_path, {"xx/rules.toml": '''also_read = ["en"]
+
+[[rule]]
+id = "XX_MATERIAL"
+item = "material"
+description = "a material field whose label is also English"
+regex = ['\\bMaterial:\\s?(?P<v>(?!libre)[a-z]{3,20})']
+replaces = ["MATERIAL_FIELD"]
+'''})
+    engine = Engine(load(overlay=root))
+    card = "Quantity Required: 300 Piece/Pieces"
+    qty = engine.run({"text": card}, "xx", DATE).findings["quantity"]
+    free = engine.run({"text": "Material: libre"}, "xx", DATE).findings.get("material")
+    english = engine.run({"text": "Material: libre"}, "en", DATE).findings.get("material")
+    english_ids = {r.id for r in load().rules["en"] if r.id not in load().shared}
+    assert (qty.rule in english_ids, qty.value, free, english is not None) == (True, {"amount": 300, "unit": "piece/pieces"}, None, True)
+
+
+def test_replaces_names_a_written_rule(tmp_path: Path) -> None:
+    root = _overlay(tmp_path, {"xx/rules.toml": '''also_read = ["en"]
+
+[[rule]]
+id = "XX_MATERIAL"
+item = "material"
+description = "a material field"
+regex = ['\\bMaterial:\\s?(?P<v>[a-z]{3,20})']
+replaces = ["NO_SUCH_RULE"]
+'''})
+    with pytest.raises(RulesError, match="XX_MATERIAL \\[replaces\\] unknown rule 'NO_SUCH_RULE'"):
+        load(overlay=root)
