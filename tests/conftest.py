@@ -6,6 +6,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -72,3 +73,22 @@ def store(empty_store: Store) -> Store:
     """A Store whose schema is at head, on SQLite and on PostgreSQL."""
     empty_store.upgrade()
     return empty_store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def maildir_workdir(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """A folder with an empty Maildir (its .Sent too) and config.toml: one mailbox `sales` on it, drafts in Drafts,
+    the store SQLite or PostgreSQL."""
+    url = f"sqlite:///{tmp_path / 'triage.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    for folder in ("Maildir", "Maildir/.Sent"):
+        for sub in ("cur", "new", "tmp"):
+            (tmp_path / folder / sub).mkdir(parents=True)
+    (tmp_path / "config.toml").write_text(
+        f'[store]\nurl = "{url}"\n\n[[mailboxes]]\nname = "sales"\nkind = "maildir"\npath = "Maildir"\ndrafts = "Drafts"\n',
+        encoding="utf-8")
+    (tmp_path / "config.toml").chmod(0o600)
+    try:
+        yield tmp_path
+    finally:
+        if request.param == "postgresql":
+            _reset_pg(url)

@@ -7,38 +7,24 @@ import email
 import email.policy
 import io
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from daemon.demo import sample_files
 from tests.clihelp import cli
-from tests.conftest import _reset_pg
 
 MAIL = ("01-detailed-rfq-germany", "02-medium-solar-street-nigeria", "08-chinese-power-station-shenzhen")
 EXPORT_HEADER = ["company", "contact", "email", "country", "tier", "clarity", "priority", "last_inquiry", "status"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def workdir(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+@pytest.fixture
+def workdir(maildir_workdir: Path) -> Path:
     """A folder with a Maildir of three inquiries and a configuration whose store is SQLite or PostgreSQL."""
-    url = f"sqlite:///{tmp_path / 'triage.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    inbox = tmp_path / "Maildir"
-    for sub in ("cur", "new", "tmp"):
-        (inbox / sub).mkdir(parents=True)
     by_stem = {p.stem: p for p in sample_files()}
     for n, stem in enumerate(MAIL):
-        shutil.copyfile(by_stem[stem], inbox / "new" / f"{1790000000 + n}.M{n}P1.{stem}")
-    (tmp_path / "config.toml").write_text(
-        f'[store]\nurl = "{url}"\n\n[[mailboxes]]\nname = "sales"\nkind = "maildir"\npath = "Maildir"\ndrafts = "Drafts"\n',
-        encoding="utf-8")
-    (tmp_path / "config.toml").chmod(0o600)
-    try:
-        yield tmp_path
-    finally:
-        if request.param == "postgresql":
-            _reset_pg(url)
+        shutil.copyfile(by_stem[stem], maildir_workdir / "Maildir" / "new" / f"{1790000000 + n}.M{n}P1.{stem}")
+    return maildir_workdir
 
 
 def run(workdir: Path, *args: str, ok: bool = True) -> str:

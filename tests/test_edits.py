@@ -56,23 +56,11 @@ def test_the_quoted_inquiry_is_not_the_reply() -> None:
 INQUIRY = "02-medium-solar-street-nigeria"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def workdir(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
-    url = f"sqlite:///{tmp_path / 'triage.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    for folder in ("Maildir", "Maildir/.Sent"):
-        for sub in ("cur", "new", "tmp"):
-            (tmp_path / folder / sub).mkdir(parents=True)
+@pytest.fixture
+def workdir(maildir_workdir: Path) -> Path:
     source = next(p for p in sample_files() if p.stem == INQUIRY)
-    shutil.copyfile(source, tmp_path / "Maildir" / "new" / f"1790000000.M1P1.{INQUIRY}")
-    (tmp_path / "config.toml").write_text(
-        f'[store]\nurl = "{url}"\n\n[[mailboxes]]\nname = "sales"\nkind = "maildir"\npath = "Maildir"\ndrafts = "Drafts"\n',
-        encoding="utf-8")
-    (tmp_path / "config.toml").chmod(0o600)
-    try:
-        yield tmp_path
-    finally:
-        if request.param == "postgresql":
-            _reset_pg(url)
+    shutil.copyfile(source, maildir_workdir / "Maildir" / "new" / f"1790000000.M1P1.{INQUIRY}")
+    return maildir_workdir
 
 
 def run(workdir: Path, *args: str) -> str:

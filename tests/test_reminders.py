@@ -15,29 +15,16 @@ import pytest
 
 from daemon.demo import sample_files
 from tests.clihelp import cli
-from tests.conftest import _reset_pg
 
 HIGH, MEDIUM = "01-detailed-rfq-germany", "02-medium-solar-street-nigeria"  # due in 12 h, and medium priority
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def workdir(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
-    url = f"sqlite:///{tmp_path / 'triage.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    for folder in ("Maildir", "Maildir/.Sent"):
-        for sub in ("cur", "new", "tmp"):
-            (tmp_path / folder / sub).mkdir(parents=True)
+@pytest.fixture
+def workdir(maildir_workdir: Path) -> Path:
     by_stem = {p.stem: p for p in sample_files()}
     for n, stem in enumerate((HIGH, MEDIUM)):
-        shutil.copyfile(by_stem[stem], tmp_path / "Maildir" / "new" / f"{1790000000 + n}.M{n}P1.{stem}")
-    (tmp_path / "config.toml").write_text(
-        f'[store]\nurl = "{url}"\n\n[[mailboxes]]\nname = "sales"\nkind = "maildir"\npath = "Maildir"\ndrafts = "Drafts"\n',
-        encoding="utf-8")
-    (tmp_path / "config.toml").chmod(0o600)
-    try:
-        yield tmp_path
-    finally:
-        if request.param == "postgresql":
-            _reset_pg(url)
+        shutil.copyfile(by_stem[stem], maildir_workdir / "Maildir" / "new" / f"{1790000000 + n}.M{n}P1.{stem}")
+    return maildir_workdir
 
 
 def run(workdir: Path, *args: str) -> str:

@@ -34,18 +34,22 @@ def find_drafts(client: imapclient.IMAPClient, cfg: ImapMailboxConfig) -> str:
                 raise ConfigError(f"mailbox {cfg.name}: drafts folder {cfg.drafts!r} does not exist on the server; "
                                   f"create it or fix `drafts` (folders: {', '.join(sorted(names))})")
             return cfg.drafts
-        candidates: list[tuple[tuple[bytes, ...], bytes, str]] = []
-        if client.has_capability("SPECIAL-USE"):
-            candidates = _special_use_list(client)
-        elif client.has_capability("XLIST"):
-            candidates = client.xlist_folders()
-        else:
-            candidates = client.list_folders()
+        candidates = _marked_folders(client)
     for flags, _sep, name in candidates:
         if DRAFTS in flags:
             return name
     raise ConfigError(f"mailbox {cfg.name}: the server marks no folder as \\Drafts (special use); set "
                       f"drafts = \"<folder>\" in the mailbox's configuration (folders: {', '.join(sorted(names))})")
+
+
+def _marked_folders(client: imapclient.IMAPClient) -> list[tuple[tuple[bytes, ...], bytes, str]]:
+    """The folders with their flags, special-use ones marked: RFC 6154 where the server has it, else XLIST, else a
+    plain LIST (whose flags may carry the marks anyway)."""
+    if client.has_capability("SPECIAL-USE"):
+        return _special_use_list(client)
+    if client.has_capability("XLIST"):
+        return client.xlist_folders()
+    return client.list_folders()
 
 
 def find_sent(client: imapclient.IMAPClient, cfg: ImapMailboxConfig) -> str | None:
@@ -58,12 +62,7 @@ def find_sent(client: imapclient.IMAPClient, cfg: ImapMailboxConfig) -> str | No
                 raise ConfigError(f"mailbox {cfg.name}: sent folder {cfg.sent!r} does not exist on the server; "
                                   f"fix `sent` (folders: {', '.join(sorted(names))})")
             return cfg.sent
-        if client.has_capability("SPECIAL-USE"):
-            candidates = _special_use_list(client)
-        elif client.has_capability("XLIST"):
-            candidates = client.xlist_folders()
-        else:
-            candidates = client.list_folders()
+        candidates = _marked_folders(client)
     return next((name for flags, _sep, name in candidates if SENT in flags), None)
 
 
