@@ -17,7 +17,9 @@ from extractors.rules import RuleSet
 _WEBSITE = regex.compile(r"(?<![@\w.])(?:https?://)?(?:www\.)(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})|https?://(?P<domain2>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})", regex.I)
 _EMAIL = regex.compile(r"[\w.+-]{1,64}@(?P<domain>[\w-]{1,63}(?:\.[\w-]{1,63}){1,4})")
 _PHONE_LABELLED = regex.compile(
-    r"(?:telephone(?:\s+number)?|tel|phone(?:\s+number)?|mobile|mob|cell|whats\s?app|fax|direct|office|contact|电话|手机|座机|tel[eé]fono|celular|móvil|m)\b\.?\s*[:：.]?\s*"
+    r"(?:telephone(?:\s+number)?|tel|phone(?:\s+number)?|mobile|mob|cell|whats\s?app|fax|direct|office|contact|电话|手机|座机|"
+    r"tel[eé]fono|celular|móvil|telefon|t[ée]l[ée]phone|t[ée]l|telefone|portable|handy|gsm|cep|тел|телефон|моб|"
+    r"هاتف|جوال|موبايل|m)\b\.?\s*[:：.]?\s*"
     r"(?P<v>\+?[\d(][\d\s().\-/]{5,22}\d)",
     regex.I,
 )
@@ -25,7 +27,7 @@ _PHONE_INTL = regex.compile(r"(?<![\w+])\+\d{1,3}[\s.\-]?\(?\d{1,4}\)?(?:[\s.\-]
 _ADDRESS = regex.compile(
     r"\b\d{1,5}[A-Za-z]?\s+(?:[\p{Lu}][\p{L}.'-]{1,20}\s){0,3}(?:st|street|str|road|rd|avenue|ave|av|boulevard|blvd|lane|ln|way|drive|dr|"
     r"strasse|straße|weg|platz|calle|avenida|carrer|rua|via)\b|(?i:str(?:asse|aße|\.)|calle|avenida|av\.|carrer|rua)\s+[\p{L} ]{2,30}\d{1,5}|"
-    r"(?:地址|address|adresse|direcci[oó]n)\s*[:：]\s*\S|"
+    r"(?i:地址|住址|address|addr|adresse|anschrift|direcci[oó]n|endere[cç]o|indirizzo|sede|адрес|adres|العنوان)\s*[:：]\s*\S|"
     r"[\p{Han}\d]{2,16}(?:路|街|大道|号|栋|楼)|\b\d{4,6}\s+[\p{Lu}][\p{L}]{2,20}\b(?:,\s*[\p{Lu}][\p{L}]+)?",
     regex.U,
 )
@@ -85,7 +87,7 @@ class IdentityReader:
         self._freemail_subdomains = tuple("." + d for d in sorted(self.freemail))
         titles = sorted(_terms(ruleset, "titles"), key=len, reverse=True)
         suffixes = sorted(_terms(ruleset, "company_suffixes"), key=len, reverse=True)
-        self.title = _whole_words(titles)
+        self.title = _whole_words(titles, han_inside=True)
         self.suffix = _whole_words(suffixes)
         self.platform_owners = tuple(t.casefold() for t in _terms(ruleset, "platform_owners"))
         self._suffix_spots = _whole_words(suffixes, bounded=False)
@@ -167,7 +169,7 @@ class IdentityReader:
         if title_m is None or not name:
             return None, title_m is not None, phone is not None
         # a phone, else an address, else an e-mail address in the block below the title
-        way = phone or next((m.group() for _, t in parts if (m := _ADDRESS.search(t))), None) or _email_below(title_text, title_m.end())
+        way = phone or next((_address_line(t, m) for _, t in parts if (m := _ADDRESS.search(t))), None) or _email_below(title_text, title_m.end())
         if not way:
             return None, True, phone is not None
         title = title_text[title_m.start() : title_m.end()]
@@ -200,15 +202,18 @@ def _block(text: str, a: int, b: int, name: str, way: str | None) -> tuple[int, 
     return start, end
 
 
-def _whole_words(words: list[str], bounded: bool = True) -> re.Pattern[str] | None:
+def _whole_words(words: list[str], bounded: bool = True, han_inside: bool = False) -> re.Pattern[str] | None:
     """The words as one whole-word pattern: the long ones in any case, the short ones in their exact case (e.g.
     "AS", "PT", "Co"), as tries (one branch per character: the stdlib tries a few characters at a position instead
-    of every word); not `bounded`: wherever they stand, inside longer words too. None without words."""
+    of every word); not `bounded`: wherever they stand, inside longer words too; `han_inside`: the Chinese ones
+    also inside a longer run of characters (Chinese has no spaces: 采购部经理 holds 经理). None without words."""
     if not words:
         return None
-    caseless, exact = _by_case(words)
+    han = [w for w in words if han_inside and _HAN.match(w)]
+    caseless, exact = _by_case([w for w in words if w not in han])
     alternatives = "|".join(a for a in (f"(?i:{_trie(caseless)})" if caseless else "", _trie(exact) if exact else "") if a)
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W\d_])" if bounded else alternatives)
+    pattern = rf"(?<![^\W_])(?:{alternatives})(?![^\W\d_])" if bounded else alternatives
+    return re.compile(pattern + (f"|{_trie(han)}" if han else ""))
 
 
 def _by_case(words: list[str]) -> tuple[list[str], list[str]]:
@@ -311,14 +316,41 @@ def _person_name(display: str) -> str:
 
 def _name_near(text: str, pos: int) -> str:
     """The line just above a title line, when it looks like a person's name (also as typed in lowercase after a
-    capital: "Stanley ruttler")."""
+    capital: "Stanley ruttler", or behind a field label: "Contact person: Mr Wang John"), else a labelled name
+    line just below it ("Position: Buyer" then "Name: Ana Lima")."""
     before = text[:pos].rstrip().splitlines()
     for line in reversed(before[-3:]):
-        line = line.strip().strip(",")
-        name = _person_name(line) or _typed_name(line)
+        bare, labelled = _NAME_LABEL.subn("", line.strip(), count=1)
+        bare = bare.strip().strip(",")
+        name = _person_name(bare) or _typed_name(bare) or (_caseless_name(bare) if labelled else "")
         if name:
             return name
+    after = text[pos:].splitlines()[1:4]
+    for line in after:
+        bare, labelled = _NAME_LABEL.subn("", line.strip(), count=1)
+        if labelled and (name := _person_name(bare.strip().strip(",")) or _caseless_name(bare)):
+            return name
     return ""
+
+
+_CASELESS_NAME = regex.compile(r"\p{Arabic}{2,20}(?:\s\p{Arabic}{2,20}){1,3}")
+
+
+def _caseless_name(text: str) -> str:
+    """A name of two to four words in a script without capitals (Arabic), read only behind a name label: in such a
+    script nothing else tells a name from other words."""
+    text = text.strip().strip(",")
+    return text if _CASELESS_NAME.fullmatch(text) else ""
+
+
+# the label of a name field in a signature or form, in the languages with rules
+_NAME_LABEL = regex.compile(
+    r"^(?:contact(?:\s+person|\s+name)?|(?:full\s+)?name|attn\.?|attention|ansprechpartner(?:in)?|kontakt(?:person)?|"
+    r"nom|interlocut(?:eur|rice)|personne\s+[àa]\s+contacter|nombre|contacto|persona\s+de\s+contacto|nome|contato|"
+    r"pessoa\s+de\s+conta(?:c)?to|referente|контактное\s+лицо|контакт|имя|фио|yetkili(?:\s+ki[şs]i)?|ilgili\s+ki[şs]i|"
+    r"ad[ıi]?\s+soyad[ıi]?|isim|الاسم|جهة\s+الاتصال|联系人|姓名)\s*[:：]\s*",
+    regex.I,
+)
 
 
 _NOT_NAME_WORDS = frozenset({"regards", "thanks", "thank", "best", "kind", "yours", "sincerely", "dear", "hello", "hi",
@@ -331,6 +363,12 @@ def _typed_name(line: str) -> str:
     if _TYPED_NAME.fullmatch(line) and not any(w.casefold() in _NOT_NAME_WORDS for w in line.split()):
         return line
     return ""
+
+
+def _address_line(text: str, m: regex.Match[str]) -> str:
+    """The address as written: the matched words to the end of their line (at most 120 characters)."""
+    end = text.find("\n", m.end())
+    return text[m.start() : min(m.start() + 120, len(text) if end < 0 else end)].strip().rstrip(",")
 
 
 def _email_below(text: str, pos: int) -> str | None:

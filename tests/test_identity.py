@@ -122,6 +122,44 @@ ES = [
 ]
 
 
+# A contact in the other languages with rules: a name (from the sender, the line above the title or a labelled
+# name field), a title of the language and a phone or address under its own label. Near misses: a title without a
+# name or a way to reach the person, a title spoken of in a sentence, a label without a name.
+OTHER = [
+    ("fr", BARE, "Merci.\n\nCordialement,\nClaire Martin\nResponsable des achats\nTél. : +33 1 42 68 53 00", "contact", True),
+    ("fr", BARE, "Merci.\n\nNom : Claire Martin\nFonction : Acheteuse\nAdresse : 12 rue de la Paix, 75002 Paris", "contact", True),
+    ("fr", BARE, "Merci.\n\nCordialement,\nResponsable des achats\nTél. : +33 1 42 68 53 00", "contact", False),
+    ("fr", BARE, "Pouvez-vous me mettre en contact avec votre directeur général ?", "contact", False),
+    ("de", BARE, "Danke.\n\nMit freundlichen Grüßen\nJörg Weber\nEinkaufsleiter\nTelefon: +49 89 1234 5678", "contact", True),
+    ("de", BARE, "Danke.\n\nAnsprechpartner: Herr Jörg Weber\nPosition: Leiter Einkauf\nAnschrift: Hauptstraße 5, 80331 München", "contact", True),
+    ("de", BARE, "Danke.\n\nMit freundlichen Grüßen\nJörg Weber\nTelefon: +49 89 1234 5678", "contact", False),
+    ("de", BARE, "Unser Geschäftsführer möchte Ihr Werk besuchen.", "contact", False),
+    ("pt", BARE, "Obrigado.\n\nAtenciosamente,\nAna Lima\nGerente de Compras\nTelefone: +55 11 3456 7890", "contact", True),
+    ("pt", BARE, "Obrigado.\n\nCargo: Compradora\nNome: Ana Lima\nEndereço: Rua Augusta 1500, São Paulo", "contact", True),
+    ("pt", BARE, "Obrigado.\n\nAtenciosamente,\nGerente de Compras", "contact", False),
+    ("pt", BARE, "Nome:\nEndereço:\nTelefone:", "contact", False),
+    ("it", BARE, "Grazie.\n\nCordiali saluti,\nMarco Rossi\nResponsabile acquisti\nTel. +39 02 1234 5678", "contact", True),
+    ("it", BARE, "Grazie.\n\nMarco Rossi\nTitolare\nIndirizzo: Via Roma 10, 20121 Milano", "contact", True),
+    ("it", BARE, "Grazie.\n\nCordiali saluti,\nMarco Rossi", "contact", False),
+    ("ru", BARE, "Спасибо.\n\nС уважением,\nИван Петров\nМенеджер по закупкам\nТел.: +7 495 123 45 67", "contact", True),
+    ("ru", BARE, "Спасибо.\n\nКонтактное лицо: Иван Петров\nДолжность: генеральный директор\nАдрес: ул. Ленина 10, Москва", "contact", True),
+    ("ru", BARE, "Спасибо.\n\nС уважением,\nМенеджер по закупкам", "contact", False),
+    ("tr", BARE, "Teşekkürler.\n\nSaygılarımızla,\nMehmet Yılmaz\nSatın Alma Müdürü\nTel: +90 212 555 12 34", "contact", True),
+    ("tr", BARE, "Teşekkürler.\n\nYetkili: Mehmet Yılmaz\nGörev: Genel Müdür\nAdres: Atatürk Cad. No 5, İstanbul", "contact", True),
+    ("tr", BARE, "Genel müdürümüz fabrikanızı ziyaret etmek istiyor.", "contact", False),
+    ("ar", BARE, "شكرا.\n\nمع التحية،\nAhmed Hassan\nمدير المشتريات\nهاتف: +971 4 123 4567", "contact", True),
+    ("ar", BARE, "شكرا.\n\nالاسم: Ahmed Hassan\nمدير المشتريات\nالعنوان: شارع الشيخ زايد، دبي", "contact", True),
+    ("ar", BARE, "شكرا.\n\nالاسم: أحمد حسن\nالمسمى الوظيفي: مدير المشتريات\nجوال: +971 50 123 4567", "contact", True),
+    ("ar", BARE, "شكرا.\n\nمع التحية\nمدير المشتريات\nهاتف: +971 4 123 4567", "contact", False),
+    ("ar", BARE, "شكرا.\n\nمدير المشتريات\nهاتف: +971 4 123 4567", "contact", False),
+    ("en", BARE, "Thanks.\n\nContact Person: Mr Wang John\n\nPosition: Export & Import manager\n\nAddress: 88 Harbour Road, Shanghai", "contact", True),
+    ("en", BARE, "Thanks.\n\nName: Priya Nair\nTitle: Import/Export Manager\nTel: +91 22 4000 1234", "contact", True),
+    ("en", BARE, "Thanks.\n\nName:\nTitle: Import/Export Manager\nAddress:", "contact", False),
+    ("zh", BARE, "谢谢。\n\n联系人：张伟\n职位：采购部经理\n地址：上海市黄浦区中山东一路18号", "contact", True),
+    ("zh", BARE, "谢谢。\n\n请转告你们经理，我们下周到访。", "contact", False),
+]
+
+
 @pytest.fixture(scope="module")
 def extractor() -> Extractor:
     return Extractor(load())
@@ -136,6 +174,12 @@ def _checklist(extractor: Extractor, sender: str, body: str):  # noqa: ANN202
 @pytest.mark.parametrize(("sender", "body", "item", "expected"), EN + ZH + ES,
                          ids=[f"en-{i}" for i in range(len(EN))] + [f"zh-{i}" for i in range(len(ZH))] + [f"es-{i}" for i in range(len(ES))])
 def test_identity_item(extractor: Extractor, sender: str, body: str, item: str, expected: bool) -> None:
+    assert (_checklist(extractor, sender, body).get(item) is not None) == expected
+
+
+@pytest.mark.parametrize(("sender", "body", "item", "expected"), [c[1:] for c in OTHER],
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(OTHER)])
+def test_identity_item_other_languages(extractor: Extractor, sender: str, body: str, item: str, expected: bool) -> None:
     assert (_checklist(extractor, sender, body).get(item) is not None) == expected
 
 
