@@ -20,8 +20,10 @@ demo: $(STAMP)
 services:
 	@bash .ci/services
 
+# One worker per core (at most 4), each test file on one worker (its module fixtures built once); JOBS=0: serially, in one process
+JOBS ?= auto
 test: $(STAMP) services
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --maxprocesses 4 --dist loadfile
 
 # The full fault set and fuzz campaign (docs/reliability.md): 20 kill -9 over 2,000 messages, 30 s outages of
 # PostgreSQL, Dovecot and the SQLite disk on 2,000-message runs, 100,000 fuzzed messages. About 2.5 hours on 2 cores.
