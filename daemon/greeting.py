@@ -42,7 +42,10 @@ _NOT_NAME = regex.compile(
     r"\b(?:ltd|limited|gmbh|co|corp|corporation|inc|llc|plc|sa|s\.a|srl|s\.r\.l|spa|bv|ag|kg|company|trading|group|"
     r"industr\w*|international|import|export|sales|team|dept|department|purchasing|procurement|manager|director|"
     r"office|info|admin|service|support|customer|store|shop|marketing|buyer|logistics|accounts?|enquir\w*|inquir\w*|"
-    r"noreply|no-reply|webmaster|reception|contact|hello|the|and|de|von|via|on\sbehalf)\b",
+    r"noreply|no-reply|webmaster|reception|contact|hello|the|and|de|von|via|on\sbehalf|"
+    # a mail client's footer under the sign-off ("Sent from my iPhone", "Von meinem Samsung gesendet")
+    r"sent|envoy[ée]|enviado|inviato|gesendet|verzonden|отправлено|g[öo]nderildi|iphone|ipad|android|outlook|"
+    r"blackberry|galaxy|samsung|huawei|xiaomi|mobile|m[óo]vil|celular|smartphone|handy)\b",
     regex.I,
 )
 _WORD = regex.compile(r"^[\p{Lu}\p{Ll}][\p{L}'’.-]*$")

@@ -47,6 +47,12 @@ GREETINGS = [
     ("spanish-sign-off", "", "Hola, quiero cotización\nSaludos cordiales,\nSra. Ana Ruiz", ("Ana", "Ruiz", "f", False)),
     ("chinese-closing-not-a-name", "陈志远", "您好，\n请报价。\n\n此致\n敬礼\n陈志远\n采购经理", ("志远", "陈", "", False)),
     ("russian-patronymic", "Иван Петрович Сидоров", "Здравствуйте!\nПришлите цены.", ("Иван", "Сидоров", "", False)),
+    ("device-footer-en", "Mike", "Hi,\nsend me your price list.\nThanks\n\nSent from my iPhone", ("Mike", "", "", False)),
+    ("device-footer-outlook", "", "Hi,\nprice please.\nThanks\n\nGet Outlook for Android", ("", "", "", False)),
+    ("device-footer-de", "", "Hallo,\nbitte Preisliste.\nDanke\n\nVon meinem Samsung Galaxy gesendet", ("", "", "", False)),
+    ("device-footer-fr", "", "Bonjour,\nvos prix svp.\nMerci\n\nEnvoyé de mon iPhone", ("", "", "", False)),
+    ("device-footer-es", "", "Hola,\nlista de precios.\nGracias\n\nEnviado desde mi móvil Huawei", ("", "", "", False)),
+    ("device-footer-then-name", "", "Hi,\nprice please.\nThanks\nAnna Berg\n\nSent from my iPad", ("Anna", "Berg", "", False)),
 ]
 
 
