@@ -65,16 +65,8 @@ def test_customers_from_mail_list_show_and_export(workdir: Path) -> None:
     assert all(a in listing for a, *_ in MAIL_EXPORT)
     shown = run(workdir, "customers", "show", "1")
     assert ("history (oldest first)" in shown, "fast_track" in shown or "guided" in shown) == (True, True)
-
-
-def test_customers_show_unknown_id(workdir: Path) -> None:
-    run(workdir, "db", "upgrade")
-    result = cli("--config", str(workdir / "config.toml"), "customers", "show", "999", cwd=workdir)
-    assert (result.returncode, "no customer 999" in result.stderr.decode()) == (1, True)
-
-
-def test_export_to_a_file(workdir: Path) -> None:
-    run(workdir, "run", "--once")
+    unknown = cli("--config", str(workdir / "config.toml"), "customers", "show", "999", cwd=workdir)
+    assert (unknown.returncode, "no customer 999" in unknown.stderr.decode()) == (1, True)
     run(workdir, "export", "--csv", "--out", str(workdir / "crm.csv"))
     text = (workdir / "crm.csv").read_text(encoding="utf-8")
     assert (text.splitlines()[0], len(text.splitlines())) == (",".join(EXPORT_HEADER), 1 + len(MAIL))
@@ -126,12 +118,21 @@ BAD_LEADS = [
 
 
 @pytest.mark.parametrize(("text", "message"), [c[1:] for c in BAD_LEADS], ids=[c[0] for c in BAD_LEADS])
-def test_leads_bad_input_names_file_line_and_fix(workdir: Path, text: str, message: str) -> None:
-    path = workdir / "leads.csv"
+def test_leads_bad_input_names_file_line_and_fix(tmp_path: Path, text: str, message: str) -> None:
+    """The file is read whole before anything is stored: the error names file, line and fix, and no store is made."""
+    path = tmp_path / "leads.csv"
     path.write_text(text, encoding="utf-8")
-    result = cli("--config", str(workdir / "config.toml"), "leads", "add", "--from-csv", str(path), cwd=workdir)
+    (tmp_path / "config.toml").write_text(f'[store]\nurl = "sqlite:///{tmp_path / "triage.sqlite3"}"\n', encoding="utf-8")
+    result = cli("--config", str(tmp_path / "config.toml"), "leads", "add", "--from-csv", str(path), cwd=tmp_path)
     err = result.stderr.decode()
-    assert (result.returncode, f"{path}{message}" in err, drafts(workdir)) == (2, True, []), err
+    assert (result.returncode, f"{path}{message}" in err, (tmp_path / "triage.sqlite3").exists()) == (2, True, False), err
+
+
+def test_leads_with_a_bad_row_store_nothing_of_the_good_ones(workdir: Path) -> None:
+    path = workdir / "leads.csv"
+    path.write_text("email,quantity\na@b.example,5\nc@d,7\n", encoding="utf-8")
+    result = cli("--config", str(workdir / "config.toml"), "leads", "add", "--from-csv", str(path), cwd=workdir)
+    assert (result.returncode, drafts(workdir)) == (2, [])
     run(workdir, "db", "upgrade")
     assert run(workdir, "export", "--csv").splitlines()[1:] == []  # nothing stored
 
