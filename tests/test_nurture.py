@@ -21,7 +21,7 @@ from daemon import config as config_mod
 from daemon.demo import sample_files
 from daemon.drafting import Drafter, load_labels, make_environment, templates_dir
 from daemon.mailboxes.maildir import MaildirMailbox
-from daemon.nurture import Candidate, Sent, choose_content, due, greeting_of, nurture_pass, send_nurtures
+from daemon.nurture import Candidate, Sent, choose_content, compose, due, greeting_of, nurture_pass, send_nurtures
 from daemon.seller import load as load_seller
 from daemon.store import CustomerUpdate, Store
 from extractors.core.errors import ConfigError
@@ -142,6 +142,21 @@ def test_nurture_config_defaults() -> None:
 @pytest.fixture(scope="module")
 def drafter() -> Drafter:
     return Drafter(load_seller(), load_labels(shipped_dir()), make_environment([templates_dir()]))
+
+
+# (language, the placeholder for the salesperson when the seller has no content left to share)
+PLACEHOLDERS = [("en", "[[case study or compliance note]]"), ("zh", "[[案例或合规资讯]]"),
+                ("es", "[[caso práctico o nota sobre normativa]]"), ("fr", "[[étude de cas ou note réglementaire]]"),
+                ("de", "[[Fallstudie oder Hinweis zu Vorschriften]]"), ("pt", "[[estudo de caso ou nota sobre normas]]"),
+                ("it", "[[caso di studio o nota normativa]]"), ("ru", "[[кейс или новость о требованиях рынка]]"),
+                ("ar", "[[دراسة حالة أو مستجدات تنظيمية]]"), ("tr", "[[örnek proje veya mevzuat notu]]")]
+
+
+@pytest.mark.parametrize(("lang", "mark"), PLACEHOLDERS, ids=[p[0] for p in PLACEHOLDERS])
+def test_every_language_asks_nothing_and_marks_missing_content(drafter: Drafter, lang: str, mark: str) -> None:
+    draft, text = compose(drafter, "sales", buyer(language=lang, greeting=""), 1, "", lang, T0)
+    assert (mark in text, any(q in text for q in "?？¿؟"), draft.to, draft.message_id.startswith("<triage-nurture.")) == (
+        True, False, "b@example.com", True)
 
 
 def _tier_c_inquiry(store: Store, address: str, message_id: str) -> None:
