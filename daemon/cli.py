@@ -81,6 +81,8 @@ def _mailboxes(cfg: config_mod.Config, store: Any = None) -> list[Any]:
             boxes.append(ImapMailbox(m, cfg, store))
     for box in boxes:
         box.digest_at = cfg.digest.at
+        box.nurture_at = cfg.nurture.at if cfg.nurture.enabled else None
+        box.nurture_every_days = cfg.nurture.every_days
     return boxes
 
 
@@ -129,6 +131,9 @@ def run(ctx: click.Context, once: bool) -> None:
     metrics = start_metrics(cfg.metrics) if not once else NULL_METRICS
     if cfg.metrics.enabled and not once:
         log.info("Metrics: http://%s:%d/metrics and /healthz", cfg.metrics.host, cfg.metrics.port)
+    if cfg.nurture.enabled:
+        log.info("Nurture drafts: tier C buyers every %d days, looked for daily after %s UTC", cfg.nurture.every_days,
+                 cfg.nurture.at)
     health = Health([], unhealthy_after=cfg.daemon.unhealthy_after_seconds,
                     stalled_after=cfg.daemon.stalled_after_seconds, busy_after=max(60.0, 2 * cfg.daemon.message_seconds),
                     heartbeat=cfg.daemon.heartbeat_seconds)
@@ -519,6 +524,33 @@ def digest(ctx: click.Context, day: Any, out: Path | None) -> None:
         finally:
             box.close()
         click.echo(f"{box.name}: digest of {date} {'put in the INBOX' if put else 'was put in the INBOX before'}")
+
+
+@main.command()
+@click.option("--now", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+              help="Take this UTC time as now (default: the clock).")
+@click.pass_context
+def nurture(ctx: click.Context, at: Any) -> None:
+    """Put a nurture draft in Drafts for every tier C buyer due one ([nurture] every_days since the last contact;
+    once per period). The daemon does this once a day after [nurture] at when [nurture] enabled = true; this runs it
+    at once, whether enabled or not."""
+    import datetime as dt
+
+    from daemon.nurture import send_nurtures
+    from daemon.sent import read_sent
+
+    cfg = _config(ctx)
+    kit = _kit(cfg, quiet=True)
+    store = _store(cfg)
+    now = at.replace(tzinfo=dt.UTC) if at is not None else dt.datetime.now(dt.UTC)
+    for box in _mailboxes(cfg, store):
+        box.open()
+        try:
+            read_sent(box, store)
+            n = send_nurtures(box, store, kit.drafter, cfg.nurture.every_days, now)
+        finally:
+            box.close()
+        click.echo(f"{box.name}: {n} nurture draft(s)")
 
 
 @main.group()

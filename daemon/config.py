@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -182,9 +183,36 @@ class DigestConfig(_Strict):
     at: str | None = Field(default=None, pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 
 
+class NurtureConfig(_Strict):
+    """Tier C buyers get a nurture draft in Drafts (one case study or compliance note of the seller's; it asks
+    nothing) every every_days after the last contact: their latest inquiry, the last nurture draft or the seller's
+    last sent reply in the thread. The daemon looks for due buyers once a day, at a mailbox's first pass after
+    `at` (UTC, "HH:MM")."""
+
+    enabled: bool = False
+    every_days: int = 30  # the playbook: one mail a month
+    at: str = "09:00"
+
+    @field_validator("every_days")
+    @classmethod
+    def _every_days(cls, value: int) -> int:
+        if not 1 <= value <= 365:
+            raise ValueError(f"{value} is not a number of days from 1 to 365; set every_days = 30 (the playbook's "
+                             "monthly rhythm) or another period")
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        if not re.fullmatch(r"(?:[01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f'{value!r} is not a time; give a UTC time as "HH:MM", e.g. at = "09:00"')
+        return value
+
+
 class Config(_Strict):
     store: StoreConfig = StoreConfig()
     digest: DigestConfig = DigestConfig()
+    nurture: NurtureConfig = NurtureConfig()
     rules: RulesConfig = RulesConfig()
     seller: SellerConfig = SellerConfig()
     daemon: DaemonConfig = DaemonConfig()

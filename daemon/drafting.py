@@ -36,6 +36,7 @@ ACTIONS = (
     "sample_decline", "nurture", "order_confirmation", "repeat_order",
 )
 NOTE = "verify_note"  # the note to the salesperson about a mail held back (action "verify")
+NURTURE_MAIL = "nurture_mail"  # the mail a tier C buyer gets on the nurture rhythm (daemon/nurture.py)
 FORM_TEMPLATE = "sample_confirmation_form.txt.j2"
 COMMON = "_common"  # the replies' structure, in each language's words (P, T, F in <lang>/_macros.j2)
 WORDS = ("P", "T", "F")
@@ -150,11 +151,11 @@ def check_templates(env: jinja2.Environment) -> None:
     words (P, T, F in <lang>/_macros.j2) have every key the English ones have; raise RulesError listing what
     fails. An HTML template is optional (the HTML part is otherwise built from the text)."""
     problems: list[str] = []
-    for name in [f"{COMMON}/{a}.txt.j2" for a in ACTIONS] + [f"{COMMON}/{FORM_TEMPLATE}", f"en/{NOTE}.txt.j2"]:
+    for name in [f"{COMMON}/{a}.txt.j2" for a in (*ACTIONS, NURTURE_MAIL)] + [f"{COMMON}/{FORM_TEMPLATE}", f"en/{NOTE}.txt.j2"]:
         _compiles(env, name, problems, required=True)
     english = _words(env, "en", problems)
     for lang in TEMPLATE_LANGS:
-        for name in [f"{lang}/{a}.{ext}.j2" for a in (*ACTIONS, NOTE) for ext in ("txt", "html")] + [f"{lang}/{FORM_TEMPLATE}"]:
+        for name in [f"{lang}/{a}.{ext}.j2" for a in (*ACTIONS, NOTE, NURTURE_MAIL) for ext in ("txt", "html")] + [f"{lang}/{FORM_TEMPLATE}"]:
             _compiles(env, name, problems, required=False)
         words = _words(env, lang, problems) if lang != "en" else english
         for table in WORDS:

@@ -225,6 +225,7 @@ class RunStats:
     cut: bool = False  # the pass stopped at its limit: more may be waiting
     sent: int = 0  # messages of the Sent folder recorded
     reminders: int = 0  # notes put in the inbox about overdue inquiries
+    nurtures: int = 0  # nurture drafts put in Drafts for tier C buyers
     outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=100))  # the latest only: a pass can be long
 
 
@@ -283,6 +284,10 @@ def run_mailbox(mailbox: Mailbox, kit_ref: KitRef, store: Store, max_attempts: i
                 from daemon.digest import send_digest  # noqa: PLC0415
 
                 send_digest(mailbox, store, (kit.drafter.from_name, kit.drafter.from_addr), dt.datetime.now(dt.UTC))
+            if mailbox.nurture_at is not None:
+                from daemon.nurture import nurture_pass  # noqa: PLC0415
+
+                stats.nurtures = nurture_pass(mailbox, store, kit.drafter, mailbox.nurture_every_days, mailbox.nurture_at)
     return stats
 
 

@@ -155,14 +155,22 @@ class Seller:
         return self._content[lang]
 
     def _read_content(self, lang: str) -> str:
+        items = self.content_items(lang)
+        return items[0][1] if items else ""
+
+    def content_items(self, lang: str) -> list[tuple[str, str]]:
+        """Every case study or compliance note of `[catalogue] content_dir` for the language (else the English
+        ones), as (name, text) in file-name order; the name is the file's without `.<lang>.txt`."""
         if not self.data.catalogue.content_dir:
-            return ""
+            return []
         folder = self.base / self.data.catalogue.content_dir
         for code in (lang, "en"):
             files = sorted(folder.glob(f"*.{code}.txt")) if folder.is_dir() else []
-            if files:
-                return files[0].read_text(encoding="utf-8").strip()
-        return ""
+            items = [(f.name.removesuffix(f".{code}.txt"), f.read_text(encoding="utf-8").strip()) for f in files]
+            items = [(name, text) for name, text in items if text]
+            if items:
+                return items
+        return []
 
     @cached_property
     def _content(self) -> dict[str, str]:

@@ -16,7 +16,7 @@ from tests.clihelp import cli
 COMMANDS = [(), ("run",), ("explain",), ("demo",), ("db",), ("db", "upgrade"), ("rules",), ("rules", "check"),
             ("rules", "test"), ("eval",), ("status",), ("customers",), ("customers", "list"), ("customers", "show"),
             ("export",), ("checklist",), ("checklist", "print"), ("leads",), ("leads", "add"), ("edits",), ("edits", "report"),
-            ("remind",), ("digest",)]
+            ("remind",), ("digest",), ("nurture",)]
 JSON_KEYS = {"language", "clarity", "items", "missing", "signals", "strength", "priority", "tier", "follow_up_mode",
              "quote", "sample", "action", "reasons"}
 

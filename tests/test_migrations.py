@@ -26,6 +26,8 @@ STEPS = [
      {"address", "company"}),
     ("0005", {"messages", "customers", "checkpoints", "mailbox_state", "customer_events", "draft_texts", "sent_replies"},
      {"address", "company"}),
+    ("0006", {"messages", "customers", "checkpoints", "mailbox_state", "customer_events", "draft_texts", "sent_replies",
+              "nurtures"}, {"address", "company"}),
 ]
 NEW_IN_0003 = {"company", "contact", "country", "source", "status", "last_priority", "last_mode", "change_risk_reason"}
 

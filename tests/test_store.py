@@ -216,7 +216,7 @@ def test_ping_sqlite_not_upgraded(tmp_path: Path) -> None:
         missing.ping()
     assert not (tmp_path / "none.sqlite3").exists()  # ping creates nothing
     (tmp_path / "empty.sqlite3").touch()
-    with pytest.raises(ConfigError, match="not 0005"):
+    with pytest.raises(ConfigError, match="not 0006"):
         Store(f"sqlite:///{tmp_path / 'empty.sqlite3'}").ping()
 
 

@@ -49,6 +49,8 @@ class Mailbox(abc.ABC):
 
     can_append_note = False  # whether append_note() puts a note in the inbox
     digest_at: str | None = None  # "HH:MM" (UTC): the daily digest goes to the inbox at the first pass after it
+    nurture_at: str | None = None  # "HH:MM" (UTC): the day's nurture drafts at the first pass after it; None: off
+    nurture_every_days: int = 30  # a tier C buyer's nurture drafts come this many days apart
 
     def append_note(self, data: bytes) -> None:
         """Put a note of ours (a reminder) in the inbox, flagged."""

@@ -289,7 +289,8 @@ class Records(Database):
 
     def answered_inquiry(self, account: str, ids: Sequence[str], message_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """The inquiry a sent message answers (named in its In-Reply-To/References, or whose draft kept its
-        Message-ID) and the text of our draft for it, if any."""
+        Message-ID) and the text of our draft for it, if any: the draft whose Message-ID the sent message kept (a
+        nurture draft of the thread too), else our reply to the inquiry."""
         ids = [i[:MESSAGE_ID_MAX] for i in ids if i]
         mid = message_id[:MESSAGE_ID_MAX]
         texts: sa.Table = DraftText.__table__  # type: ignore[assignment]
@@ -304,7 +305,9 @@ class Records(Database):
             if not rows:
                 return None, None
             inquiry = next((r for r in rows if r["draft_message_id"] == mid), rows[-1])
-            text = c.execute(sa.select(texts).where(texts.c.draft_message_id == inquiry["draft_message_id"])).mappings().first()
+            text = c.execute(sa.select(texts).where(texts.c.draft_message_id == mid)).mappings().first() if mid else None
+            if text is None or text["inquiry_message_id"] != inquiry["message_id"][:MESSAGE_ID_MAX]:
+                text = c.execute(sa.select(texts).where(texts.c.draft_message_id == inquiry["draft_message_id"])).mappings().first()
         return inquiry, None if text is None else dict(text)
 
     def add_sent(self, account: str, sent_key: str, **values: Any) -> None:

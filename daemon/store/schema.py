@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_HEAD = "0005"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
+SCHEMA_HEAD = "0006"  # the newest migration in migrations/versions (a test checks it is Alembic's head)
 STATUSES = ("drafted", "skipped", "quarantined", "failed")
 MESSAGE_ID_MAX = 998
 NAMING = {
@@ -203,3 +203,29 @@ class SentReply(Base):
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     response_seconds: Mapped[int | None] = mapped_column(sa.Integer)
     edits: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+NURTURE_STATES = ("saving", "saved")
+
+
+class Nurture(Base):
+    """A nurture draft for a tier C buyer: noted (state saving) before it is put in Drafts, saved after; the n-th
+    of a buyer (seq) exists once, so a crash or a second pass never puts a second one in for the same period."""
+
+    __tablename__ = "nurtures"
+    __table_args__ = (
+        sa.UniqueConstraint("address", "seq"),
+        sa.CheckConstraint(f"state IN {NURTURE_STATES!r}", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(100))
+    address: Mapped[str] = mapped_column(sa.String(320))  # the customer (customers.address)
+    seq: Mapped[int] = mapped_column(sa.Integer)  # 1 for the buyer's first nurture draft, then 2, ...
+    inquiry_message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX))  # the inquiry it is threaded to
+    draft_message_id: Mapped[str] = mapped_column(sa.String(MESSAGE_ID_MAX), unique=True)
+    language: Mapped[str] = mapped_column(sa.String(16))
+    content: Mapped[str] = mapped_column(sa.String(255))  # the seller's content item it shares ("": a placeholder)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    saved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
