@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from extractors.core.errors import RulesError
 from extractors.core.model import Finding, LineItem, ParsedMessage, Table
-from extractors.normalise import CONTAINER, Context, money, quantity
+from extractors.normalise import CONTAINER, Context, duration, money, quantity
 from extractors.rules import RuleSet, _Expander, alternation
 from extractors.tables import LANGS, Headers, line_items
 
@@ -33,7 +33,7 @@ MAX_ITEMS = 100
 MAX_PRODUCT = 120  # characters of a product name; a longer "product" is a sentence, not a name
 MAX_TEXT = 20_000  # characters of the body read for its products
 MAX_LINE = 400  # a longer list line or sentence is not read for products
-WORD_KEYS = ("sample", "lead_in", "joiners", "connectors", "per", "price", "fields")
+WORD_KEYS = ("sample", "lead_in", "joiners", "connectors", "per", "price", "fields", "asides")
 _FIELD_ROLES = frozenset({"quantity", "unit", "target_price", "delivery", "amount", "remarks", "material"})
 _PRODUCT_ROLES = frozenset({"product", "model", "specification", "item"})
 _LIST_MARK = regex.compile(
@@ -80,6 +80,7 @@ class _File(BaseModel):
     per: _Words = _Words()
     price: _Words = _Words()
     fields: _Words = _Words()
+    asides: _Words = _Words()
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ class _Patterns:
         self.per = regex.compile(rf"^\s?(?:{_words_re(words['per'])})", regex.I)
         self.connector = regex.compile(rf"^\s?(?:{_words_re(words['connectors'])})\s?", regex.I)
         self.joiner = regex.compile(rf"{_PUNCT_JOINER}|(?:{_words_re(words['joiners'])})|(?<![\p{{L}}])و", regex.I)
+        self.aside = regex.compile(rf"^(?:{_words_re(words['asides'])})\s", regex.I)
         self.fields = regex.compile(rf"(?:{_words_re(words['fields'])})", regex.I)
 
 
@@ -427,8 +429,8 @@ class BodyItems:
                 clause_text, shift = clause[:end], lo
             has_unit = p.qty.fullmatch(s[a:b]) is not None
             item = self._item(clause_text, (a - shift, b - shift), p, ctx, "text", "" if has_unit else unit, side)
-            if item is None or not item.quantity:
-                return []
+            if item is None or not item.quantity or p.aside.match(item.product) or duration(item.product, ctx):
+                return []  # "500 pcs for Spain and 200 pcs for Italy", "500 pcs now and 200 pcs next month"
             out.append(_Found(item, base + lo, base + hi))
         return out
 

@@ -5,6 +5,8 @@ and `explain --json` on a few messages through the real CLI."""
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import json
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from daemon import config as config_mod
+from daemon.assess import assess
 from daemon.parse.message import parse
 from daemon.toolkit import Toolkit, load_toolkit
 from extractors.core.model import Checklist, LineItem, MessageKey, ParsedMessage, RawMessage
@@ -143,18 +146,22 @@ CASES: list[tuple[str, str, list[Row]]] = [
     ("single-product-prose", "Dear sir, we need 500 pcs LED panel 40W. Please send 2 samples first.", []),
     ("pack-sizes", "We need 5000 pcs of paper cups, packed 50 pcs per bag and 1000 pcs per carton.", []),
     ("requirements-list", "Our requirements:\n1. MOQ: 500 pcs\n2. Packing: 20 pcs per carton\n3. Delivery: 30 days", []),
+    ("schedule", "We need 500 pcs by 15 May and 200 pcs by the end of June.", []),
+    ("destinations", "We need 500 pcs for Spain and 200 pcs for Italy.", []),
+    ("schedule-es", "Necesitamos 500 unidades en marzo y 300 unidades en abril.", []),
     ("one-clause-without-joiner", "We need 500 pcs in 20 cartons for our 3 shops.", []),
 ]
 
 
 @pytest.fixture(scope="module")
 def kit() -> Toolkit:
-    return load_toolkit(config_mod.embedded_default(), quiet=True, drafts=False)
+    return load_toolkit(config_mod.embedded_default(), quiet=True)
 
 
-def parsed(kit: Toolkit, body: str, html: bool = False) -> ParsedMessage:
+def parsed(kit: Toolkit, body: str, html: bool = False, sender: str = "Buyer <buyer@harbour-trading.example>") -> ParsedMessage:
     m = EmailMessage()
-    m["From"], m["To"], m["Subject"] = "Buyer <buyer@harbour-trading.example>", "sales@brightway.example", "Inquiry"
+    m["From"], m["To"], m["Subject"] = sender, "sales@brightway.example", "Inquiry"
+    m["Date"] = "Thu, 03 Dec 2026 10:00:00 +0000"
     m.set_content(body, subtype="html" if html else "plain")
     return parse(RawMessage(MessageKey("t", "INBOX", 1, 1), bytes(m)), kit.platforms)
 
@@ -236,3 +243,19 @@ def test_explain_json_gives_the_body_line_items(explained: list[dict]) -> None:
     assert [(li["product"], li["quantity"], li["amount"], li["unit"], li["source"]) for li in items] == [
         ("Schreibtischlampen", "300 Stück", 300, "stück", "text"), ("Stehlampen", "150 Stück", 150, "stück", "text")]
     assert explained[1]["line_items"] == []
+
+
+def test_a_multi_product_body_drafts_one_row_per_product(kit: Toolkit) -> None:
+    body = ("Dear Brightway team,\n\nPlease quote the following items, CIF Valencia:\n\n"
+            "1. LED panel 600x600 40W - 500 pcs\n2. LED tube T8 18W 1200mm - 2000 pcs\n3. Downlight DL-6 12W - 300 pcs, target USD 2.5/pc\n\n"
+            "Best regards,\nMaria Lopez\nCasaluz Import S.L.")
+    msg = parsed(kit, body, sender="Maria Lopez <maria.lopez@casaluz-import.example>")
+    a = assess(kit.extractor.extract(msg), kit.decisions)
+    assert kit.drafter is not None
+    draft = kit.drafter.draft(msg, a, "rules-test", now=dt.datetime(2026, 12, 3, 10, tzinfo=dt.UTC))
+    assert draft is not None
+    text = email.message_from_bytes(draft.data, policy=email.policy.default).get_body(("plain",)).get_content()
+    lines = [line.strip() for line in text.splitlines()]
+    assert [x for x in lines if x[:2] in ("1.", "2.", "3.") and x[3:4].isalpha()][:3] == [
+        "1. LED panel", "2. LED tube (T8)", "3. Downlight (DL-6)"]
+    assert [x for x in lines if x.startswith("Quantity:")] == ["Quantity: 500 pcs", "Quantity: 2000 pcs", "Quantity: 300 pcs"]
