@@ -17,6 +17,8 @@ from daemon import config as config_mod
 from daemon.assess import assess
 from daemon.parse.message import parse
 from daemon.toolkit import Toolkit, load_toolkit
+from extractors.body_items import load_words
+from extractors.core.errors import RulesError
 from extractors.core.model import Checklist, LineItem, MessageKey, ParsedMessage, RawMessage
 from extractors.normalise import Context
 from tests.clihelp import cli
@@ -259,3 +261,21 @@ def test_a_multi_product_body_drafts_one_row_per_product(kit: Toolkit) -> None:
     assert [x for x in lines if x[:2] in ("1.", "2.", "3.") and x[3:4].isalpha()][:3] == [
         "1. LED panel", "2. LED tube (T8)", "3. Downlight (DL-6)"]
     assert [x for x in lines if x.startswith("Quantity:")] == ["Quantity: 500 pcs", "Quantity: 2000 pcs", "Quantity: 300 pcs"]
+
+
+# (id, line_items.toml of an overlay, words of the error)
+BAD_WORDS = [
+    ("unknown-key", '[samples]\nen = ["sample"]\n', ["line_items.toml [samples]", "the keys are sample, lead_in"]),
+    ("unknown-language", '[sample]\nxx = ["sample"]\n', ["line_items.toml [sample -> xx]", "and the languages en, zh"]),
+    ("empty-word", '[joiners]\nen = ["and", " "]\n', ["line_items.toml [joiners] an empty word; remove it"]),
+    ("not-toml", "[sample\n", ["line_items.toml: cannot read the line item words"]),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), [pytest.param(t, w, id=i) for i, t, w in BAD_WORDS])
+def test_a_bad_overlay_word_file_names_the_file_and_key(tmp_path: Path, text: str, words: list[str]) -> None:
+    (tmp_path / "line_items.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError) as caught:
+        load_words(tmp_path)
+    message = str(caught.value)
+    assert all(w in message for w in words), message
