@@ -293,7 +293,8 @@ class BodyItems:
             if not model:
                 return None
             product, model = model, ""
-        if not _LETTERS.search(product) or len(product) > MAX_PRODUCT or p.sample.search(product):
+        if not _LETTERS.search(product) or len(product) > MAX_PRODUCT or p.sample.search(product) \
+                or p.fields.fullmatch(product):  # "MOQ 500 pcs", "Total 5000 pcs"
             return None
         if product.endswith("?") or "?" in text or "？" in text:
             return None

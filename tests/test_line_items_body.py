@@ -151,6 +151,11 @@ CASES: list[tuple[str, str, list[Row]]] = [
     ("schedule", "We need 500 pcs by 15 May and 200 pcs by the end of June.", []),
     ("destinations", "We need 500 pcs for Spain and 200 pcs for Italy.", []),
     ("schedule-es", "Necesitamos 500 unidades en marzo y 300 unidades en abril.", []),
+    ("about-us", "About us:\n- 10 years experience\n- 200 workers\n- 5000 pcs per month capacity\n- MOQ 500 pcs", []),
+    ("requirements-zh", "1、数量：5000个\n2、交期：30天\n3、包装：彩盒", []),
+    ("requirements-de", "Sehr geehrte Damen und Herren,\n1. Menge: 500 Stück\n2. Lieferzeit: 4 Wochen", []),
+    ("requirements-es", "Hola,\n- Pedido mínimo: 500 unidades\n- Muestra: 2 unidades", []),
+    ("prices-without-products", "We confirm 500 pcs at USD 2.1 and 300 pcs at USD 1.9.", []),
     ("one-clause-without-joiner", "We need 500 pcs in 20 cartons for our 3 shops.", []),
 ]
 
@@ -194,6 +199,18 @@ def test_html_table_rows_are_line_items_and_quoted_tables_are_not(kit: Toolkit) 
     c = checklist(kit, HTML, html=True)
     assert rows(c.line_items) == [("Cotton T-shirt, size M", "", "", "1000", 1000, "", "USD 2.10"),
                        ("Cotton T-shirt, size L", "", "", "800", 800, "", "USD 2.20")]
+
+
+PLATFORM = ("You have a new inquiry.\n\nProduct Name: Solar garden light 5W\nQuantity Required: 1000 Piece/Pieces\n"
+            "Buyer Country: Kenya\n\nMessage from the buyer:\nHello, please send your best price and catalogue.\n"
+            "---------------\nReply to this inquiry on TradeHub")
+
+
+def test_a_platform_card_is_one_line_item_from_the_form(kit: Toolkit) -> None:
+    msg = parsed(kit, PLATFORM, sender="TradeHub <no-reply@notice.tradehub-platform.example>")
+    items, _ = kit.extractor.body.read(msg, Context(date=dt.date(2026, 12, 3)))
+    assert (msg.platform, rows(items), [li.source for li in items]) == (
+        "TradeHub", [("Solar garden light 5W", "", "", "1000 Piece/Pieces", 1000, "piece/pieces", "")], ["form"])
 
 
 # (id, body, item, rule, value): findings that follow from the body's line items where the rules found none
