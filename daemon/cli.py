@@ -236,13 +236,16 @@ def rules() -> None:
 def rules_check(directory: Path | None) -> None:
     """Validate every rules file (shipped, or DIRECTORY as an overlay) with its fragments expanded, build every
     language's matchers, and report every error (exit 2 on any) and every unused fragment or sub-rule."""
+    from extractors.body_items import BodyItems, load_words
     from extractors.engine import Engine
     from extractors.rules import load
     from extractors.tables import load_headers
 
     ruleset = load(overlay=directory)
     Engine(ruleset).prepare()
-    load_headers(directory)
+    body = BodyItems(ruleset, load_headers(directory), load_words(directory))
+    for lang in ruleset.languages:
+        body.patterns(lang)
     for line in ruleset.notices:
         click.echo(f"note: {line}")
     click.echo(f"ok: {ruleset.count()} rules in {len(ruleset.files)} files ({', '.join(ruleset.languages)})")

@@ -12,6 +12,7 @@ from daemon.drafting import Drafter, Labels, check_templates, load_labels, make_
 from daemon.parse.platforms import Platforms
 from daemon.seller import Seller
 from extractors import rules as rules_mod
+from extractors.body_items import load_words
 from extractors.checklist import Extractor
 from extractors.tables import load_headers
 
@@ -45,7 +46,8 @@ def load_toolkit(cfg: Config, identity: str | None = None, quiet: bool = False, 
     decisions_file = overlay / "decisions.toml" if overlay and (overlay / "decisions.toml").is_file() else shipped / "decisions.toml"
     platforms = Platforms.load(platforms_file)
     decisions = Decisions.load(decisions_file)
-    extractor = Extractor(ruleset, policy=decisions.policy, own_domains=own, headers=load_headers(overlay))
+    extractor = Extractor(ruleset, policy=decisions.policy, own_domains=own, headers=load_headers(overlay),
+                          words=load_words(overlay))
     labels = load_labels(shipped)
     drafter = None
     if drafts:

@@ -10,12 +10,13 @@ import regex
 
 from extractors import upstream
 from extractors.attached import AttachmentItems
+from extractors.body_items import BodyItems, Words
 from extractors.core.model import (
     CONTEXT_SIGNALS,
-    Attachment,
     ITEM_IDS,
     QUESTION_TOPICS,
     RISK_SIGNALS,
+    Attachment,
     Checklist,
     Finding,
     ParsedMessage,
@@ -23,6 +24,7 @@ from extractors.core.model import (
 )
 from extractors.engine import Engine, Result
 from extractors.identity import Identity, IdentityReader
+from extractors.normalise import Context
 from extractors.policy import Condition, Policy, load_policy
 from extractors.rules import RuleSet, shipped_dir
 from extractors.tables import Headers, load_headers
@@ -40,10 +42,11 @@ class Extractor:
     (`policy`, by default from the shipped decisions.toml); `extract` is pure (no I/O)."""
 
     def __init__(self, ruleset: RuleSet, policy: Policy | None = None, own_domains: tuple[str, ...] = (),
-                 headers: Headers | None = None):
+                 headers: Headers | None = None, words: Words | None = None):
         self.ruleset = ruleset
         self.engine = Engine(ruleset)
         self.attached = AttachmentItems(self.engine, headers or load_headers())
+        self.body = BodyItems(ruleset, self.attached.headers, words)
         self.identity = IdentityReader(ruleset)
         self.policy = policy if policy is not None else load_policy(shipped_dir() / "decisions.toml")
         self.own_domains = tuple(d.lower() for d in own_domains)
@@ -65,8 +68,13 @@ class Extractor:
     def extract(self, msg: ParsedMessage, repeat_customer: bool = False) -> Checklist:
         result = self.run_rules(msg)
         ident = self.identity.read(msg)
-        attached = self.attached.read(msg, result.findings, msg.date.date() if msg.date else dt.date.today())
-        items: dict[str, Finding | None] = {item: result.findings.get(item) or attached.findings.get(item) for item in ITEM_IDS}
+        date = msg.date.date() if msg.date else dt.date.today()
+        attached = self.attached.read(msg, result.findings, date)
+        body_items, from_body = self.body.read(msg, Context(date=date, language=msg.language))
+        if attached.line_items:  # an attached table lists the products: the body's lines are not read as them
+            body_items, from_body = (), {}
+        items: dict[str, Finding | None] = {
+            item: result.findings.get(item) or from_body.get(item) or attached.findings.get(item) for item in ITEM_IDS}
         items["company"] = ident.company
         items["contact"] = ident.contact
         signals = self._signals(msg, result, ident, items, attached.signals)
@@ -78,7 +86,7 @@ class Extractor:
             signals=tuple(signals),
             strength=strength,
             strength_reasons=tuple(reasons),
-            line_items=attached.line_items,
+            line_items=attached.line_items or body_items,
         )
 
     def _signals(self, msg: ParsedMessage, result: Result, ident: Identity, items: dict[str, Finding | None],
@@ -259,8 +267,8 @@ class _Facts:
             return None if sample is None else (sample.rule, "the buyer states a sample need", repr(sample.evidence))
         signal = self.result.signal(name)
         if signal is None and name in self.from_attachments:
-            found = self.from_attachments[name]
-            return found.rule, found.reason, ""
+            given = self.from_attachments[name]
+            return given.rule, given.reason, ""
         return None if signal is None else (signal.rule, signal.reason, self.result.evidence(name))
 
 

@@ -194,4 +194,5 @@ def parse(raw: RawMessage, platforms: Platforms | None = None, *, limits: Limits
         links=tuple(dict.fromkeys(links + tuple(u for a in attachments for u in a.links))),
         content_hash=digest,
         notes=tuple(notes),
+        tables=htmltext.tables(html) if html.strip() else (),
     )

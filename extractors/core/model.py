@@ -168,6 +168,7 @@ class ParsedMessage:
     links: tuple[str, ...] = ()
     content_hash: str = ""
     notes: tuple[str, ...] = ()  # what the parse stage cut or left out, and why (e.g. text over the limit)
+    tables: tuple[Table, ...] = ()  # the tables of an HTML body, row by row (its text has them flattened)
 
     def header(self, name: str) -> str:
         name = name.lower()
