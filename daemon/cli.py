@@ -619,20 +619,43 @@ def checklist() -> None:
               help="The first N checklist items (12: the condensed trade-show list, 18: all).")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "pdf"]), default="html", show_default=True)
 @click.option("--lang", help="Comma-separated template languages (default: every one, a page each).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file (default: stdout).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write to this file (default: stdout; a PDF only to a stdout that is not a terminal).")
+@click.option("--font", "fonts", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="PDF: a TrueType/OpenType font to print with (repeatable; each page takes the first that covers "
+                   "its language). Default: the fonts fontconfig lists for each language.")
 @click.pass_context
-def checklist_print(ctx: click.Context, count: int, fmt: str, lang: str | None, out: Path | None) -> None:
+def checklist_print(ctx: click.Context, count: int, fmt: str, lang: str | None, out: Path | None,
+                    fonts: tuple[Path, ...]) -> None:
     """Print the trade-show checklist with tick boxes, in each template language; what a visitor stated is typed
     into a CSV afterwards for `leads add`."""
+    if fonts and fmt != "pdf":
+        raise config_mod.ConfigError("--font: only --format pdf embeds fonts; html and md leave them to the browser")
+    if fmt == "pdf" and out is None and sys.stdout.isatty():
+        raise config_mod.ConfigError("--format pdf: a PDF is binary and stdout is a terminal; "
+                                     "write it with --out FILE (or redirect stdout to a file)")
     from daemon.drafting import load_labels
-    from daemon.sheet import languages, load_words, render
+    from daemon.sheet import languages, load_words, pages, render
     from extractors.rules import shipped_dir
 
-    text = render(fmt, count, languages(lang), load_labels(shipped_dir()), load_words(shipped_dir()))
+    if fmt != "pdf":
+        text = render(fmt, count, languages(lang), load_labels(shipped_dir()), load_words(shipped_dir()))
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            out.write_text(text, encoding="utf-8")
+            click.echo(f"checklist written to {out}", err=True)
+        return
+    from daemon.fonts import FontFinder
+    from daemon.sheet_pdf import write_pdf
+
+    data = write_pdf(pages(count, languages(lang), load_labels(shipped_dir()), load_words(shipped_dir())),
+                     FontFinder(fonts))
     if out is None:
-        click.echo(text, nl=False)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     else:
-        out.write_text(text, encoding="utf-8")
+        out.write_bytes(data)
         click.echo(f"checklist written to {out}", err=True)
 
 

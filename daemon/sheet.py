@@ -1,5 +1,6 @@
 """The printable trade-show checklist: the first N checklist items with tick boxes, in each template language
-(Markdown or a self-contained HTML page with one printed page per language)."""
+(Markdown or a self-contained HTML page with one printed page per language; the PDF is written by
+daemon/sheet_pdf.py from the same pages)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from extractors.core.errors import ConfigError
 from extractors.core.model import ITEM_IDS
 
 FORMATS = ("html", "md", "pdf")
-_RTL = ("ar",)
+RTL = ("ar",)
 
 
 def load_words(rules_dir: Path) -> dict[str, dict[str, object]]:
@@ -39,21 +40,28 @@ def languages(asked: str | None) -> tuple[str, ...]:
     return chosen
 
 
-def render(fmt: str, count: int, langs: tuple[str, ...], labels: Labels, words: dict[str, dict[str, object]]) -> str:
-    """The checklist of the first `count` items in every language of `langs`."""
-    if fmt == "pdf":
-        raise ConfigError("--format pdf: PDF output needs a PDF writer, and none is a dependency of inquiry-triage; "
-                          "write --format html and print it to PDF from a browser (one printed page per language)")
+Page = tuple[str, dict[str, object], list[str]]
+"""One language's page: the language, its words (rules/sheet.toml over English) and the items' printed names."""
+
+
+def pages(count: int, langs: tuple[str, ...], labels: Labels, words: dict[str, dict[str, object]]) -> list[Page]:
+    """The pages of the checklist of the first `count` items, one per language of `langs`."""
     if not 1 <= count <= len(ITEM_IDS):
         raise ConfigError(f"--items {count}: choose 1 to {len(ITEM_IDS)} (12 is the condensed trade-show list)")
     items = ITEM_IDS[:count]
-    pages = [(lang, {**words["en"], **words.get(lang, {})}, [labels.label(i, lang) for i in items]) for lang in langs]
-    return _markdown(pages) if fmt == "md" else _html(pages)
+    return [(lang, {**words["en"], **words.get(lang, {})}, [labels.label(i, lang) for i in items]) for lang in langs]
 
 
-def _markdown(pages: list[tuple[str, dict[str, object], list[str]]]) -> str:
+def render(fmt: str, count: int, langs: tuple[str, ...], labels: Labels, words: dict[str, dict[str, object]]) -> str:
+    """The checklist of the first `count` items in every language of `langs`, as Markdown or HTML."""
+    if fmt not in ("html", "md"):
+        raise ValueError(f"{fmt}: render writes html or md; daemon.sheet_pdf writes pdf")
+    return (_markdown if fmt == "md" else _html)(pages(count, langs, labels, words))
+
+
+def _markdown(sheet: list[Page]) -> str:
     out: list[str] = []
-    for lang, w, names in pages:
+    for lang, w, names in sheet:
         out += [f"# {w['title']} ({lang})", "", str(w["hint"]), ""]
         out += [f"- {field}: ______________________" for field in w["fields"]]  # type: ignore[attr-defined]
         out += [""] + [f"- [ ] {n}. {name}: ______________________" for n, name in enumerate(names, 1)]
@@ -70,12 +78,12 @@ td.n{width:8mm;color:#444}td.name{width:55mm}.notes{height:30mm;border:1px solid
 @page{size:A4;margin:0}"""
 
 
-def _html(pages: list[tuple[str, dict[str, object], list[str]]]) -> str:
+def _html(sheet: list[Page]) -> str:
     e = html.escape
-    parts = ['<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>', e(str(pages[0][1]["title"])),
+    parts = ['<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>', e(str(sheet[0][1]["title"])),
              f"</title><style>{_STYLE}</style></head><body>\n"]
-    for lang, w, names in pages:
-        direction = ' dir="rtl"' if lang in _RTL else ""
+    for lang, w, names in sheet:
+        direction = ' dir="rtl"' if lang in RTL else ""
         parts.append(f'<section lang="{lang}"{direction}><h1>{e(str(w["title"]))}</h1><p>{e(str(w["hint"]))}</p>')
         parts.append("<table>" + "".join(f'<tr><td class="name">{e(str(f))}</td><td></td></tr>'
                                          for f in w["fields"]) + "</table><br>")  # type: ignore[attr-defined]
