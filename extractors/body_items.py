@@ -26,7 +26,7 @@ from extractors.core.errors import RulesError
 from extractors.core.model import Finding, LineItem, ParsedMessage, Table
 from extractors.normalise import CONTAINER, Context, duration, money, quantity
 from extractors.rules import RuleSet, _Expander, alternation
-from extractors.tables import LANGS, Headers, line_items
+from extractors.tables import LANGS, Headers, Words, line_items
 
 CONFIDENCE = 0.8
 MAX_ITEMS = 100
@@ -52,35 +52,17 @@ _CURRENCY = (r"US\$|R\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|RUB|TRY|
              r"|d[oó]lares|dollars?|euros?|руб\.?|рублей|долл\.?|TL|dolar|دولار|يورو|ريال|درهم")
 
 
-class _Words(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    en: list[str] = []
-    zh: list[str] = []
-    es: list[str] = []
-    fr: list[str] = []
-    de: list[str] = []
-    pt: list[str] = []
-    ru: list[str] = []
-    ar: list[str] = []
-    tr: list[str] = []
-    it: list[str] = []
-
-    def all(self) -> list[str]:
-        return [w for lang in LANGS for w in getattr(self, lang)]
-
-
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sample: _Words = _Words()
-    lead_in: _Words = _Words()
-    joiners: _Words = _Words()
-    connectors: _Words = _Words()
-    per: _Words = _Words()
-    price: _Words = _Words()
-    fields: _Words = _Words()
-    asides: _Words = _Words()
+    sample: Words = Words()
+    lead_in: Words = Words()
+    joiners: Words = Words()
+    connectors: Words = Words()
+    per: Words = Words()
+    price: Words = Words()
+    fields: Words = Words()
+    asides: Words = Words()
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ _ITEM_NUMBER = re.compile(r"^(?:[A-Za-z]?\d{1,4}(?:[.\-]\d{1,3})?|[ivxlc]{1,6})\
 _CURRENCY_HINT = re.compile(r"^(?:usd|us\$|eur|gbp|rmb|cny|jpy|aed|inr|brl|mxn|rub|try|[$€£¥]|美元|欧元|人民币|dólares|euros)$", re.I)
 
 
-class _Words(BaseModel):
+class Words(BaseModel):
+    """Words per template language (a table header's, a line item's marks)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     en: list[str] = []
@@ -56,24 +58,24 @@ class _Words(BaseModel):
 class _Roles(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    item: _Words = _Words()
-    product: _Words = _Words()
-    model: _Words = _Words()
-    specification: _Words = _Words()
-    material: _Words = _Words()
-    quantity: _Words = _Words()
-    unit: _Words = _Words()
-    target_price: _Words = _Words()
-    delivery: _Words = _Words()
-    amount: _Words = _Words()
-    remarks: _Words = _Words()
+    item: Words = Words()
+    product: Words = Words()
+    model: Words = Words()
+    specification: Words = Words()
+    material: Words = Words()
+    quantity: Words = Words()
+    unit: Words = Words()
+    target_price: Words = Words()
+    delivery: Words = Words()
+    amount: Words = Words()
+    remarks: Words = Words()
 
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     roles: _Roles
-    footer: _Words = _Words()
+    footer: Words = Words()
 
 
 def clean(cell: str) -> tuple[str, str]:
