@@ -26,7 +26,8 @@ from extractors.core.errors import RulesError
 from extractors.core.model import Finding, LineItem, ParsedMessage, Table
 from extractors.normalise import CONTAINER, Context, duration, money, quantity
 from extractors.rules import RuleSet, _Expander, alternation
-from extractors.tables import LANGS, Headers, Words, line_items
+from extractors.tables import LANGS, Headers, line_items
+from extractors.tables import Words as LanguageWords
 
 CONFIDENCE = 0.8
 MAX_ITEMS = 100
@@ -55,14 +56,14 @@ _CURRENCY = (r"US\$|R\$|USD|EUR|GBP|RMB|CNY|AUD|CAD|JPY|INR|AED|BRL|MXN|RUB|TRY|
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sample: Words = Words()
-    lead_in: Words = Words()
-    joiners: Words = Words()
-    connectors: Words = Words()
-    per: Words = Words()
-    price: Words = Words()
-    fields: Words = Words()
-    asides: Words = Words()
+    sample: LanguageWords = LanguageWords()
+    lead_in: LanguageWords = LanguageWords()
+    joiners: LanguageWords = LanguageWords()
+    connectors: LanguageWords = LanguageWords()
+    per: LanguageWords = LanguageWords()
+    price: LanguageWords = LanguageWords()
+    fields: LanguageWords = LanguageWords()
+    asides: LanguageWords = LanguageWords()
 
 
 @dataclass(frozen=True)
