@@ -14,6 +14,7 @@ import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -128,10 +129,22 @@ class Headers:
         text, _ = clean(cell)
         if not text:
             return ""
-        for word, role in self.words:
+        for word, role in self._candidates.get(text[0], self._inside):
             if _matches(text, word):
                 return role
         return ""
+
+    @cached_property
+    def _inside(self) -> tuple[tuple[str, str], ...]:
+        """The words of scripts without spaces (found anywhere in a cell), longest first."""
+        return tuple((w, r) for w, r in self.words if _NO_SPACES.search(w))
+
+    @cached_property
+    def _candidates(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """By a cell's first character, the words that can match it, longest first: those starting with it (a cell
+        starts with its word) and the words of scripts without spaces."""
+        firsts = {w[0] for w, _ in self.words if not _NO_SPACES.search(w)}
+        return {first: tuple((w, r) for w, r in self.words if w[0] == first or _NO_SPACES.search(w)) for first in firsts}
 
     def is_footer(self, cell: str) -> bool:
         text, _ = clean(cell)
