@@ -116,6 +116,19 @@ LANGUAGES = [
     ("it-card", "salve, vorrei sapere il prezzo con spedizione a Bari\nVoltage: 220V\nPower: 1500W\nWarranty: 1 Year\n"
                 "Quantity Required: 2 Piece/Pieces", "it"),
     ("en-form", "Product Name: LED panel\nQuantity: 500 pcs\nDestination: Lagos, Nigeria\nPayment: T/T", "en"),
+    # short texts in every language with rules, alone and above a platform card's English fields
+    ("ru-short", "Здравствуйте, нужна цена на 200 штук", "ru"),
+    ("ru-card", "Добрый день, интересует доставка в Алматы\nMaterial: Steel\nQuantity Required: 50 Piece/Pieces", "ru"),
+    ("tr-short", "Merhaba, fiyat teklifi istiyorum", "tr"),
+    ("tr-card", "Merhaba, İzmir'e teslim fiyatı nedir?\nPower: 300W\nQuantity Required: 100 Piece/Pieces", "tr"),
+    ("ar-short", "مرحبا، أريد سعر 100 قطعة", "ar"),
+    ("ar-card", "السلام عليكم، أريد الشحن إلى جدة\nColor: Black\nQuantity Required: 20 Set/Sets", "ar"),
+    ("de-short", "Hallo, was kostet das?", "de"),
+    ("de-card", "Guten Tag, Lieferung nach Wien bitte\nSize: 60x60 cm\nQuantity Required: 400 Piece/Pieces", "de"),
+    ("fr-card", "Bonjour, quel est le prix livré à Dakar ?\nMaterial: Cotton\nQuantity Required: 1000 Piece/Pieces", "fr"),
+    ("pt-short", "Olá, qual o preço?", "pt"),
+    ("it-short", "Buongiorno, vorrei un preventivo", "it"),
+    ("zh-card", "你好，请报价\nProduct Name: LED panel\nQuantity: 500 pcs", "zh"),
 ]
 
 

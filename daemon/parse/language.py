@@ -12,9 +12,6 @@ import regex
 # The languages we expect in export sales mail. When CLD2's best guess is another language, a candidate among its
 # runners-up is preferred (Galician or Catalan wording inside a Spanish inquiry stays Spanish).
 CANDIDATES = frozenset({"en", "es", "zh", "de", "fr", "pt", "it", "nl", "pl", "ru", "tr", "ar", "ko", "ja", "vi", "id"})
-_HAN = regex.compile(r"\p{Han}")
-_KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
-_HANGUL = regex.compile(r"\p{Hangul}")
 _LETTER = regex.compile(r"\p{L}")
 # CLD2 rejects C0/C1 control characters and non-characters as invalid input; they carry no language anyway.
 _UNSUPPORTED = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cs}\p{Noncharacter_Code_Point}]+")
@@ -32,26 +29,46 @@ def detect(text: str) -> tuple[str, bool]:
     with certainty: a card's English fields do not outweigh a short text the buyer typed in Spanish."""
     sample = text[:2000]
     prose = _FIELD_LINE.sub("", sample)
-    if prose != sample and len(_LETTER.findall(prose)) >= MIN_LETTERS * 2:
-        found = _detect(prose)
-        if found[1]:
-            return found
+    if prose != sample:
+        if _SCRIPT_LETTERS.search(prose) and (by_script := _by_script(prose, len(_LETTER.findall(prose)))):
+            return by_script, True  # a short greeting in Chinese or Russian above English fields
+        if len(_LETTER.findall(prose)) >= MIN_LETTERS * 2:
+            found = _detect(prose)
+            if found[1]:
+                return found
     return _detect(sample)
+
+
+# scripts that tell the language (of those we expect) when CLD2 is unsure of a short text: most of the letters
+_SCRIPTS = (("ko", regex.compile(r"\p{Hangul}"), 0.2), ("ja", regex.compile(r"[\p{Hiragana}\p{Katakana}]"), 0.1),
+            ("zh", regex.compile(r"\p{Han}"), 0.2), ("ru", regex.compile(r"\p{Cyrillic}"), 0.5),
+            ("ar", regex.compile(r"\p{Arabic}"), 0.5))
+_CERTAIN = frozenset({"ko", "ja", "zh"})  # their scripts decide at once; Cyrillic and Arabic only when CLD2 is unsure
+_SCRIPT_LETTERS = regex.compile(r"[\p{Hangul}\p{Hiragana}\p{Katakana}\p{Han}\p{Cyrillic}\p{Arabic}]")
+
+
+def _by_script(sample: str, letters: int) -> str:
+    """The language its script tells: Korean, Japanese or Chinese by their characters; Russian or Arabic when most
+    letters are Cyrillic or Arabic (the languages with rules among those scripts' languages). "" otherwise."""
+    if letters < 2:
+        return ""
+    for code, pattern, share in _SCRIPTS:
+        if len(pattern.findall(sample)) / letters > share:
+            return code
+    return ""
 
 
 def _detect(sample: str) -> tuple[str, bool]:
     letters = len(_LETTER.findall(sample))
     if letters == 0:
         return "en", False
-    if _HANGUL.search(sample) and len(_HANGUL.findall(sample)) / letters > 0.2:
-        return "ko", True
-    if _KANA.search(sample) and len(_KANA.findall(sample)) / letters > 0.1:
-        return "ja", True
-    if len(_HAN.findall(sample)) / letters > 0.2:
-        return "zh", True
+    script = _by_script(sample, letters) if _SCRIPT_LETTERS.search(sample) else ""
+    if script in _CERTAIN:
+        return script, True
     if letters < MIN_LETTERS:
-        return "en", False
-    return _cld2(sample)
+        return (script, True) if script else ("en", False)
+    found = _cld2(sample)
+    return found if found[1] or not script else (script, True)
 
 
 def _cld2(sample: str) -> tuple[str, bool]:
