@@ -52,8 +52,9 @@ def run_until_first_poll(env: dict[str, str], folder: Path) -> tuple[float, floa
         for line in proc.stderr:
             if not poll and "polling every" in line:
                 poll = time.perf_counter() - started
-            if " status=" in line:
+            if not message and " status=" in line:
                 message = time.perf_counter() - started
+            if poll and message:  # the first pass logs its messages before the line of its mailbox's poll
                 break
     finally:
         proc.send_signal(signal.SIGTERM)
