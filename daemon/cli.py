@@ -475,9 +475,19 @@ def edits_report(ctx: click.Context, account: str | None, as_json: bool) -> None
 def remind(ctx: click.Context, at: Any) -> None:
     """Put a flagged note in each mailbox's INBOX for every high-priority inquiry past its due time that no sent reply
     answers (once each). The daemon does this at the end of every pass; this runs it at once."""
+    from daemon.reminders import send_reminders
+
+    def each(box: Any, store: Any, kit: Any, cfg: Any, now: Any) -> str:
+        return f"{send_reminders(box, store, (kit.drafter.from_name, kit.drafter.from_addr), now)} reminder(s)"
+
+    _after_sent(ctx, at, each)
+
+
+def _after_sent(ctx: click.Context, at: Any, job: Any) -> None:
+    """Run `job(box, store, kit, cfg, now)` on each mailbox once its Sent folder is read (so a reply sent since the last
+    pass counts), printing what it did; `at` (naive, UTC) stands for now when given."""
     import datetime as dt
 
-    from daemon.reminders import send_reminders
     from daemon.sent import read_sent
 
     cfg = _config(ctx)
@@ -488,10 +498,10 @@ def remind(ctx: click.Context, at: Any) -> None:
         box.open()
         try:
             read_sent(box, store)
-            n = send_reminders(box, store, (kit.drafter.from_name, kit.drafter.from_addr), now)
+            done = job(box, store, kit, cfg, now)
         finally:
             box.close()
-        click.echo(f"{box.name}: {n} reminder(s)")
+        click.echo(f"{box.name}: {done}")
 
 
 @main.command()
@@ -537,23 +547,12 @@ def nurture(ctx: click.Context, at: Any) -> None:
     """Put a nurture draft in Drafts for every tier C buyer due one ([nurture] every_days since the last contact;
     once per period). The daemon does this once a day after [nurture] at when [nurture] enabled = true; this runs it
     at once, whether enabled or not."""
-    import datetime as dt
-
     from daemon.nurture import send_nurtures
-    from daemon.sent import read_sent
 
-    cfg = _config(ctx)
-    kit = _kit(cfg, quiet=True)
-    store = _store(cfg)
-    now = at.replace(tzinfo=dt.UTC) if at is not None else dt.datetime.now(dt.UTC)
-    for box in _mailboxes(cfg, store):
-        box.open()
-        try:
-            read_sent(box, store)
-            n = send_nurtures(box, store, kit.drafter, cfg.nurture.every_days, now)
-        finally:
-            box.close()
-        click.echo(f"{box.name}: {n} nurture draft(s)")
+    def each(box: Any, store: Any, kit: Any, cfg: Any, now: Any) -> str:
+        return f"{send_nurtures(box, store, kit.drafter, cfg.nurture.every_days, now)} nurture draft(s)"
+
+    _after_sent(ctx, at, each)
 
 
 @main.group()
