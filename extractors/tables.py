@@ -129,22 +129,23 @@ class Headers:
         text, _ = clean(cell)
         if not text:
             return ""
-        for word, role in self._candidates.get(text[0], self._inside):
-            if _matches(text, word):
+        for word, role, inside in self._candidates.get(text[0], self._inside):
+            if word in text if inside else text.startswith(word) and (len(text) == len(word) or not text[len(word)].isalnum()):
                 return role
         return ""
 
     @cached_property
-    def _inside(self) -> tuple[tuple[str, str], ...]:
-        """The words of scripts without spaces (found anywhere in a cell), longest first."""
-        return tuple((w, r) for w, r in self.words if _NO_SPACES.search(w))
+    def _inside(self) -> tuple[tuple[str, str, bool], ...]:
+        """The words of scripts without spaces (found anywhere in a cell), longest first, as (word, role, True)."""
+        return tuple((w, r, True) for w, r in self.words if _NO_SPACES.search(w))
 
     @cached_property
-    def _candidates(self) -> dict[str, tuple[tuple[str, str], ...]]:
+    def _candidates(self) -> dict[str, tuple[tuple[str, str, bool], ...]]:
         """By a cell's first character, the words that can match it, longest first: those starting with it (a cell
-        starts with its word) and the words of scripts without spaces."""
-        firsts = {w[0] for w, _ in self.words if not _NO_SPACES.search(w)}
-        return {first: tuple((w, r) for w, r in self.words if w[0] == first or _NO_SPACES.search(w)) for first in firsts}
+        starts with its word, `_matches`) and the words of scripts without spaces (anywhere in it)."""
+        words = [(w, r, bool(_NO_SPACES.search(w))) for w, r in self.words]
+        firsts = {w[0] for w, _, inside in words if not inside}
+        return {first: tuple(x for x in words if x[2] or x[0][0] == first) for first in firsts}
 
     def is_footer(self, cell: str) -> bool:
         text, _ = clean(cell)
