@@ -259,6 +259,8 @@ def test_fuzz_campaign(kit) -> None:  # noqa: ANN001
         run = settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate, Phase.shrink],
                        suppress_health_check=list(HealthCheck))(seed(SEED + batch)(given(hostile_message())(one)))
         run()
+        if SOAK:  # a campaign cut short still leaves what it measured, and where to resume (FUZZ_FIRST_BATCH)
+            print(f"fuzz batch {batch} done: {json.dumps(dict(stats), ensure_ascii=False)}", flush=True)
     figures = {"seed": SEED, "batch": BATCH, "first_batch": FIRST_BATCH, "examples": EXAMPLES, **stats, "slowest_message_cpu_s": round(slowest[0], 3),
                "total_s": round(time.monotonic() - started, 1),
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "crashes": 0, "hangs": 0,
