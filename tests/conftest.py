@@ -92,3 +92,15 @@ def maildir_workdir(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     finally:
         if request.param == "postgresql":
             _reset_pg(url)
+
+
+# The files that run longest (the fault runs, replicas, CLI conversations) start first: `make test` runs each file on
+# one worker per core (pytest-xdist --dist loadfile), and a long file started last would run alone at the end.
+LONG_FILES = ("test_outages.py", "test_imap_kill9.py", "test_replicas.py", "test_customers_cli.py", "test_cli.py",
+              "test_draft_content.py", "test_rules_tuning.py", "test_rules_base.py", "test_reminders.py",
+              "test_edits.py", "test_nurture.py", "test_imap_cli.py", "test_attachments_cli.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's tests keep their order
